@@ -1,1 +1,59 @@
-"""flowbuilder."""
+"""flowbuilder: design, test and run CALLR REAL-TIME call flows, visually, in Jupyter.
+
+>>> import flowbuilder as fb
+>>> flow = fb.Flow("hello").add("hi", "play", prompt="Hello!").add("bye", "hangup")
+>>> flow.connect("hi", "bye").entry
+'hi'
+"""
+
+from flowbuilder.compiler import Program, compile
+from flowbuilder.engine import EngineConfig
+from flowbuilder.errors import (
+    CallbackAuthError,
+    CallbackError,
+    CallrApiError,
+    CallrAuthError,
+    CallrError,
+    CallrProtocolError,
+    CallrTransportError,
+    ExportError,
+    FlowbuilderError,
+    FlowError,
+    FlowValidationError,
+    NodeConfigError,
+    UnknownNodeKindError,
+)
+from flowbuilder.flow import Flow, FlowDiff
+from flowbuilder.nodes import kinds
+from flowbuilder.phone import Script, Transcript
+from flowbuilder.simulate import simulate
+from flowbuilder.validate import Issue, validate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CallbackAuthError",
+    "CallbackError",
+    "CallrApiError",
+    "CallrAuthError",
+    "CallrError",
+    "CallrProtocolError",
+    "CallrTransportError",
+    "EngineConfig",
+    "ExportError",
+    "Flow",
+    "FlowDiff",
+    "FlowError",
+    "FlowValidationError",
+    "FlowbuilderError",
+    "Issue",
+    "NodeConfigError",
+    "Program",
+    "Script",
+    "Transcript",
+    "UnknownNodeKindError",
+    "compile",
+    "kinds",
+    "simulate",
+    "validate",
+]

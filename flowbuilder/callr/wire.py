@@ -1,0 +1,331 @@
+"""The one place that knows CALLR's REAL-TIME JSON: callback bodies, answers, commands, media.
+
+Both sides use it: the callback server parses callbacks and renders answers; the sandbox renders
+callbacks and parses answers. Field names, status names and command parameter keys are spelled
+here and nowhere else.
+
+>>> cb = parse_callback(b'{"app": "4346423A", "callid": 1, "request_hash": null, "cli_name": "",'
+...     b' "cli_number": "+33100000000", "date_started": "2026-01-01 10:00:00",'
+...     b' "number": "+33900000000", "command": "", "command_id": 0, "command_result": "",'
+...     b' "command_error": "", "call_status": "UP", "cdr_field": "", "variables": {}}')
+>>> cb.is_first, cb.direction
+(True, 'inbound')
+>>> render_answer(Answer(play(tts("Hello", "TTS_EN-GB_SERENA")), 1, {}))
+b'{"command":"play","command_id":1,"params":{"media_id":"TTS|TTS_EN-GB_SERENA|Hello"},"variables":{}}'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
+
+from flowbuilder.errors import CallbackError
+
+# -- call statuses -------------------------------------------------------------------------------
+
+INCOMING_CALL: Final = "INCOMING_CALL"
+UP: Final = "UP"
+HANGUP: Final = "HANGUP"
+NOANSWER: Final = "NOANSWER"
+BUSY: Final = "BUSY"
+CONGESTION: Final = "CONGESTION"
+REJECTED: Final = "REJECTED"
+LIVE_STATUSES: Final = frozenset({INCOMING_CALL, UP})
+NEVER_ANSWERED_STATUSES: Final = frozenset({NOANSWER, BUSY, CONGESTION, REJECTED})
+ENDED_STATUSES: Final = NEVER_ANSWERED_STATUSES | {HANGUP}
+CALL_STATUSES: Final = LIVE_STATUSES | ENDED_STATUSES
+
+# -- command results -----------------------------------------------------------------------------
+
+READ_TIMEOUT: Final = "TIMEOUT"
+PLAY_DONE: Final = "0"
+DIAL_STATUSES: Final = ("ANSWER", "NOANSWER", "BUSY", "CONGESTION", "CANCEL", "CHANUNAVAIL")
+NO_MEDIA: Final = 0
+
+# Sent when nothing else can be: an apology, then hang up.
+ANSWER_WINDOW_S: Final = 5.0
+
+_CALLBACK_FIELDS: Final[dict[str, tuple[type, ...]]] = {
+    "app": (str,),
+    "callid": (int,),
+    "request_hash": (str, type(None)),
+    "cli_name": (str,),
+    "cli_number": (str,),
+    "date_started": (str,),
+    "number": (str,),
+    "command": (str,),
+    "command_id": (int,),
+    "command_result": (str,),
+    "command_error": (str,),
+    "call_status": (str,),
+    "cdr_field": (str,),
+    "variables": (dict,),
+}
+CALLBACK_FIELDS: Final = tuple(_CALLBACK_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """One POST from CALLR: the call's state plus the result of the previous command."""
+
+    app: str
+    callid: int
+    request_hash: str | None
+    cli_name: str
+    cli_number: str
+    date_started: str
+    number: str
+    command: str
+    command_id: int
+    command_result: str
+    command_error: str
+    call_status: str
+    cdr_field: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_first(self) -> bool:
+        """The call's first POST: no command has run yet."""
+        return self.command == "" and self.command_id == 0
+
+    @property
+    def direction(self) -> str:
+        """``inbound`` for a call to a DID, ``outbound`` for a ``calls.realtime`` call."""
+        return "inbound" if self.request_hash is None else "outbound"
+
+    @property
+    def is_live(self) -> bool:
+        return self.call_status in LIVE_STATUSES
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A REAL-TIME command: its wire name and its params object."""
+
+    name: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the server sends back: the next command, with the variables CALLR will echo."""
+
+    command: Command
+    command_id: int
+    variables: dict[str, Any]
+
+
+def _type_name(types: tuple[type, ...]) -> str:
+    names = {str: "string", int: "integer", dict: "object", type(None): "null"}
+    return " or ".join(names[t] for t in types)
+
+
+def _loads_object(body: bytes | str, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CallbackError(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise CallbackError(f"{what} must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def parse_callback(body: bytes | str) -> Callback:
+    """Parse and type-check a callback body; raises CallbackError (HTTP 400) naming the field."""
+    data = _loads_object(body, "callback body")
+    return callback_from_dict(data)
+
+
+def callback_from_dict(data: Mapping[str, Any]) -> Callback:
+    """Type-check an already decoded callback object."""
+    for name, types in _CALLBACK_FIELDS.items():
+        if name not in data:
+            raise CallbackError(f"callback field {name!r} is missing")
+        value = data[name]
+        # bool is an int in Python, never a callid or command_id on the wire
+        if not isinstance(value, types) or isinstance(value, bool):
+            raise CallbackError(
+                f"callback field {name!r} must be {_type_name(types)}, got {type(value).__name__}"
+            )
+    if data["call_status"] not in CALL_STATUSES:
+        raise CallbackError(f"callback field 'call_status' is unknown: {data['call_status']!r}")
+    return Callback(**{name: data[name] for name in _CALLBACK_FIELDS})
+
+
+def render_callback(callback: Callback) -> bytes:
+    """The body CALLR posts (the sandbox's side)."""
+    return json.dumps(callback.to_json(), ensure_ascii=False).encode()
+
+
+def render_answer(answer: Answer) -> bytes:
+    """The JSON body the server answers a live call with."""
+    return json.dumps(
+        {
+            "command": answer.command.name,
+            "command_id": answer.command_id,
+            "params": answer.command.params,
+            "variables": answer.variables,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+
+
+def parse_answer(body: bytes | str) -> Answer:
+    """Parse a server's answer (the sandbox's side); raises CallbackError saying what is wrong."""
+    data = _loads_object(body, "answer")
+    name, command_id = data.get("command"), data.get("command_id")
+    params, variables = data.get("params", {}), data.get("variables", {})
+    if not isinstance(name, str) or not name:
+        raise CallbackError("answer field 'command' must be a non-empty string")
+    if not isinstance(command_id, int) or isinstance(command_id, bool):
+        raise CallbackError("answer field 'command_id' must be an integer")
+    if not isinstance(params, dict):
+        raise CallbackError("answer field 'params' must be an object")
+    if not isinstance(variables, dict):
+        raise CallbackError("answer field 'variables' must be an object")
+    return Answer(Command(name, params), command_id, variables)
+
+
+# -- media ---------------------------------------------------------------------------------------
+
+Media = int | str
+
+
+def tts(text: str, voice: str) -> str:
+    """A TTS media id: ``TTS|<VOICE>|<text>``."""
+    return f"TTS|{voice}|{text}"
+
+
+def media(prompt: int | str | None, voice: str) -> Media:
+    """A prompt parameter as an rt_media: an int is a library id, text is spoken, empty is none."""
+    if prompt is None or prompt == "" or prompt == NO_MEDIA:
+        return NO_MEDIA
+    if isinstance(prompt, int):
+        return prompt
+    return tts(prompt, voice)
+
+
+def describe_media(value: Any) -> str:
+    """What a caller hears, as text: the TTS text, or ``[media 1234]``."""
+    if isinstance(value, str) and value.startswith("TTS|"):
+        return value.split("|", 2)[2] if value.count("|") >= 2 else ""
+    if value in (0, "0", None, ""):
+        return ""
+    return f"[media {value}]"
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def play(media_id: Media) -> Command:
+    return Command("play", {"media_id": media_id})
+
+
+def read(media_id: Media, *, max_digits: int, attempts: int, timeout_ms: int) -> Command:
+    return Command(
+        "read",
+        {
+            "media_id": media_id,
+            "max_digits": max_digits,
+            "attempts": attempts,
+            "timeout_ms": timeout_ms,
+        },
+    )
+
+
+def record(*, max_duration: int, silence: int) -> Command:
+    return Command("record", {"max_duration": max_duration, "silence": silence})
+
+
+def play_record(media_file: str) -> Command:
+    return Command("play_record", {"media_file": media_file})
+
+
+def play_talk_detect(
+    media_id: Media, *, silence_ms: int, min_ms: int, max_ms: int, analysistime_ms: int
+) -> Command:
+    return Command(
+        "play_talk_detect",
+        {
+            "media_id": media_id,
+            "silence_ms": silence_ms,
+            "min_ms": min_ms,
+            "max_ms": max_ms,
+            "analysistime_ms": analysistime_ms,
+        },
+    )
+
+
+def target(number: str, timeout_s: int) -> dict[str, Any]:
+    """A dial target: ``{"number": "+E164", "timeout": seconds}``."""
+    return {"number": number, "timeout": timeout_s}
+
+
+def dialout(
+    targets: Sequence[Mapping[str, Any]],
+    *,
+    cli: str,
+    ringtone: str,
+    whisper: Media,
+    cdr_field: str,
+) -> Command:
+    return Command(
+        "dialout",
+        {
+            "targets": [dict(t) for t in targets],
+            "cli": cli,
+            "ringtone": ringtone,
+            "whisper": whisper,
+            "cdr_field": cdr_field,
+        },
+    )
+
+
+def conference(**params: Any) -> Command:
+    """``conference``: id, welcome, waiting, pin_* and auto_leave/user_join/user_leave keys."""
+    return Command("conference", dict(params))
+
+
+def simple_conference(conference_id: str, *, auto_leave_when_alone: bool) -> Command:
+    return Command(
+        "simple_conference", {"id": conference_id, "auto_leave_when_alone": auto_leave_when_alone}
+    )
+
+
+def send_dtmf(digits: str, *, duration_ms: int, timeout_ms: int) -> Command:
+    return Command(
+        "send_dtmf", {"digits": digits, "duration_ms": duration_ms, "timeout_ms": timeout_ms}
+    )
+
+
+def wait(seconds: int) -> Command:
+    return Command("wait", {"seconds": seconds})
+
+
+def wait_for_silence(*, silence_ms: int, iterations: int, timeout_s: int) -> Command:
+    return Command(
+        "wait_for_silence",
+        {"silence_ms": silence_ms, "iterations": iterations, "timeout": timeout_s},
+    )
+
+
+def start_call_recording(announce: Media) -> Command:
+    return Command("start_call_recording", {"announce": announce})
+
+
+def stop_call_recording(announce: Media) -> Command:
+    return Command("stop_call_recording", {"announce": announce})
+
+
+def hangup() -> Command:
+    return Command("hangup", {})
+
+
+def hangup_callid(callid: int) -> Command:
+    return Command("hangup_callid", {"callid": callid})

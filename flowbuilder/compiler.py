@@ -1,0 +1,119 @@
+"""``compile(flow) -> Program``: a validated flow as frozen, JSON-able data for the engine.
+
+A program's ``version`` is a hash of its logic, so a server can keep older versions for calls
+that started on them (hot reload) and a forged or stale position is recognised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from flowbuilder.errors import FlowError, FlowValidationError
+from flowbuilder.flow import Flow
+from flowbuilder.nodes._base import NodeSpec, get_kind
+from flowbuilder.validate import validate
+
+
+@dataclass(frozen=True)
+class Program:
+    """A compiled flow. ``subflows`` holds every flow a ``subflow`` node reaches, by name."""
+
+    name: str
+    version: str
+    entry: str
+    nodes: Mapping[str, NodeSpec]
+    settings: Mapping[str, Any]
+    subflows: Mapping[str, Program] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def on_error(self) -> str | None:
+        value = self.settings.get("on_error")
+        return str(value) if value else None
+
+    def flow(self, name: str) -> Program:
+        """This program (``""`` or its own name) or one of its subflows."""
+        if not name or name == self.name:
+            return self
+        return self.subflows[name]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "entry": self.entry,
+            "settings": dict(self.settings),
+            "nodes": {
+                n.id: {"kind": n.kind, "params": dict(n.params), "edges": dict(n.edges)}
+                for n in self.nodes.values()
+            },
+            "subflows": {name: p.to_json() for name, p in self.subflows.items()},
+        }
+
+
+def compile(flow: Flow, *, subflows: Mapping[str, Flow] | None = None) -> Program:
+    """Validate *flow* (and the subflows it uses) and freeze it into a Program.
+
+    Raises FlowValidationError listing every error; warnings never block.
+    """
+    library = dict(subflows or {})
+    issues = [i for i in validate(flow, subflows=library) if i.severity == "error"]
+    if issues:
+        raise FlowValidationError(issues)
+    compiled: dict[str, Program] = {}
+    _collect(flow, library, compiled, stack=(flow.name,))
+    root = _freeze(flow, MappingProxyType(compiled))
+    return root
+
+
+def _collect(
+    flow: Flow, library: Mapping[str, Flow], out: dict[str, Program], stack: tuple[str, ...]
+) -> None:
+    for node_id in flow:
+        if flow.kind(node_id) != "subflow":
+            continue
+        name = flow.params(node_id)["flow"]
+        if name in stack:
+            raise FlowError(
+                f"subflow {name!r} calls itself ({' -> '.join((*stack, name))})",
+                node_id=node_id,
+                field="flow",
+            )
+        if name in out:
+            continue
+        sub = library[name]
+        _collect(sub, library, out, (*stack, name))
+        issues = [i for i in validate(sub, subflows=library) if i.severity == "error"]
+        if issues:
+            raise FlowValidationError(issues)
+        out[name] = _freeze(sub, MappingProxyType({}))
+
+
+def _freeze(flow: Flow, subflows: Mapping[str, Program]) -> Program:
+    nodes = {}
+    for node_id in flow:
+        kind = get_kind(flow.kind(node_id), node_id=node_id)
+        params = flow.params(node_id)
+        nodes[node_id] = NodeSpec(
+            id=node_id,
+            kind=kind.name,
+            params=MappingProxyType(params),
+            edges=MappingProxyType(flow.edges_from(node_id)),
+            prepared=kind.prepare(params),
+        )
+    logic = {k: v for k, v in flow.to_dict().items() if k not in ("layout", "description")}
+    logic["subflows"] = {name: p.version for name, p in sorted(subflows.items())}
+    digest = hashlib.sha256(json.dumps(logic, sort_keys=True).encode()).hexdigest()[:12]
+    assert flow.entry is not None  # validate() guarantees it
+    return Program(
+        name=flow.name,
+        version=digest,
+        entry=flow.entry,
+        nodes=MappingProxyType(nodes),
+        settings=MappingProxyType(flow.settings),
+        subflows=subflows,
+    )

@@ -1,0 +1,16 @@
+"""Node kinds: one module each. Importing this package registers every kind.
+
+Adding a kind: write its module, add one import line here, add its engine scenario test.
+"""
+
+from flowbuilder.nodes import (  # noqa: F401  (each import registers its kind)
+    dial,
+    hangup,
+    menu,
+    play,
+    record,
+    voicemail,
+)
+from flowbuilder.nodes._base import REGISTRY, NodeKind, Param, get_kind, kinds
+
+__all__ = ["REGISTRY", "NodeKind", "Param", "get_kind", "kinds"]

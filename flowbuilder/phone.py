@@ -1,0 +1,505 @@
+"""Simulated phones: CALLR's side of one call, as a pure state machine.
+
+:class:`SimulatedCall` plays what CALLR does for a call: it makes the POST bodies (all 14 fields),
+runs each command the server answers against a :class:`Script` (the caller or callee: press these
+digits, stay silent, hang up, be busy...), and keeps a :class:`Transcript`. It does no I/O and
+reads no clock: it says how long each command took on a simulated clock, and the driver decides
+whether to wait for real. ``simulate()`` drives it in-process; the sandbox drives it over HTTP.
+
+>>> call = SimulatedCall(CallSetup(app="4346423A", callid=7, number="+33900000000",
+...                                cli_number="+33100000000"), Script(presses=["1"]))
+>>> first = call.start()
+>>> first.callback.call_status, first.callback.command_id
+('UP', 0)
+>>> nxt = call.on_answer(wire.Answer(wire.read("TTS|V|Press 1", max_digits=1, attempts=1,
+...                                            timeout_ms=3000), 1, {}))
+>>> nxt.callback.command_result, call.transcript.heard
+('1', ['Press 1'])
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final, Literal
+
+from flowbuilder.callr import wire
+
+AnswerMode = Literal["answer", "busy", "no_answer", "congestion", "rejected"]
+NEVER_ANSWERED: Final[dict[str, str]] = {
+    "busy": wire.BUSY,
+    "no_answer": wire.NOANSWER,
+    "congestion": wire.CONGESTION,
+    "rejected": wire.REJECTED,
+}
+SPEECH_CHARS_PER_S: Final = 15.0
+MAX_COMMANDS: Final = 500
+
+
+@dataclass
+class Script:
+    """How a simulated phone behaves.
+
+    ``presses``: digits typed at each ``read`` in turn (``None`` or ``""`` = stay silent, so the
+    read times out); once used up, the phone stays silent. ``answer``: for an outbound callee,
+    whether it answers (after ``answer_after_s``) or is busy / does not answer / congestion /
+    rejects. ``hangup_after``: hang up during the Nth command (1-based); ``hangup_after_s``: hang
+    up once the call has lasted that long. ``dial``: the status each ``dialout`` target gives in
+    turn (default ``ANSWER``); ``talk_s``: how long a bridged call lasts before it ends.
+    ``talk_detect``: the verdict of ``play_talk_detect``; ``record_s``: seconds of message left at
+    each ``record``.
+    """
+
+    presses: list[str | None] = field(default_factory=list)
+    answer: AnswerMode = "answer"
+    answer_after_s: float = 2.0
+    hangup_after: int | None = None
+    hangup_after_s: float | None = None
+    dial: list[str] = field(default_factory=list)
+    talk_s: float = 30.0
+    talk_detect: str = "HUMAN"
+    record_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.answer not in ("answer", *NEVER_ANSWERED):
+            raise ValueError(
+                f"answer must be answer, {', '.join(NEVER_ANSWERED)}; got {self.answer!r}"
+            )
+        for i, p in enumerate(self.presses):
+            if p is not None and not re.fullmatch(r"[0-9*#]*", p):
+                raise ValueError(f"presses[{i}] must be digits 0-9 * #, got {p!r}")
+        for i, d in enumerate(self.dial):
+            if d not in wire.DIAL_STATUSES:
+                raise ValueError(
+                    f"dial[{i}] must be one of {', '.join(wire.DIAL_STATUSES)}; got {d!r}"
+                )
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any] | None) -> Script:
+        """A script from JSON-like data; unknown keys are refused with their name."""
+        data = dict(data or {})
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown script key(s): {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CallSetup:
+    """The facts CALLR puts in every POST of a call."""
+
+    app: str
+    callid: int
+    number: str
+    cli_number: str = ""
+    cli_name: str = ""
+    request_hash: str | None = None
+    cdr_field: str = ""
+    date_started: str = "2026-01-01 00:00:00"
+
+
+@dataclass(frozen=True)
+class TranscriptEvent:
+    """One thing that happened, at ``t`` seconds on the call's clock."""
+
+    t: float
+    kind: str  # heard, pressed, silence, dial, recorded, post, answer, hangup, error, status
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Transcript:
+    """What happened on one call, for people (``str()``) and machines (``to_json()``)."""
+
+    setup: CallSetup
+    direction: str
+    events: list[TranscriptEvent] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+    status: str = "in progress"
+    reason: str = ""
+
+    def add(self, t: float, kind: str, text: str, **data: Any) -> None:
+        self.events.append(TranscriptEvent(round(t, 3), kind, text, data))
+
+    def _texts(self, kind: str) -> list[str]:
+        return [e.text for e in self.events if e.kind == kind]
+
+    @property
+    def heard(self) -> list[str]:
+        """What the caller heard, in order (TTS text, or ``[media 12]``)."""
+        return self._texts("heard")
+
+    @property
+    def pressed(self) -> list[str]:
+        return self._texts("pressed")
+
+    @property
+    def recordings(self) -> list[str]:
+        return [e.data["file"] for e in self.events if e.kind == "recorded"]
+
+    @property
+    def dialed(self) -> list[tuple[str, str]]:
+        return [(e.data["number"], e.data["status"]) for e in self.events if e.kind == "dial"]
+
+    @property
+    def exchanges(self) -> list[dict[str, Any]]:
+        """Each POST with the answer it got (bodies as sent, latency in ms when known)."""
+        out: list[dict[str, Any]] = []
+        for e in self.events:
+            if e.kind == "post":
+                out.append({"t": e.t, "request": e.data["body"], "answer": None})
+            elif e.kind == "answer" and out:
+                out[-1]["answer"] = e.data.get("body")
+                out[-1]["latency_ms"] = e.data.get("latency_ms")
+        return out
+
+    @property
+    def duration_s(self) -> float:
+        return self.events[-1].t if self.events else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "setup": asdict(self.setup),
+            "direction": self.direction,
+            "status": self.status,
+            "reason": self.reason,
+            "path": list(self.path),
+            "heard": self.heard,
+            "pressed": self.pressed,
+            "recordings": self.recordings,
+            "dialed": [list(d) for d in self.dialed],
+            "duration_s": self.duration_s,
+            "events": [asdict(e) for e in self.events],
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+
+    def __str__(self) -> str:
+        lines = [
+            f"call {self.setup.callid} {self.direction} "
+            f"{self.setup.cli_number or 'anonymous'} -> {self.setup.number}"
+        ]
+        shown = {
+            "heard": "🔊",
+            "pressed": "⌨",
+            "silence": "…",
+            "dial": "📞",
+            "recorded": "⏺",
+            "hangup": "☎",
+            "error": "⚠",
+            "status": "•",
+        }
+        for e in self.events:
+            if e.kind in shown:
+                lines.append(f"  {e.t:7.1f}s {shown[e.kind]} {e.text}")
+        lines.append(f"  path: {' → '.join(self.path) or '(none)'}")
+        lines.append(f"  status: {self.status}{f' ({self.reason})' if self.reason else ''}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+@dataclass(frozen=True)
+class NextPost:
+    """The next POST to make, ``delay_s`` seconds of call time after the previous answer."""
+
+    callback: wire.Callback
+    delay_s: float
+
+    @property
+    def final(self) -> bool:
+        """After this POST nothing more is sent (HANGUP or never answered)."""
+        return self.callback.call_status in wire.ENDED_STATUSES
+
+
+# Bounds CALLR enforces on command params; a bad value is a command_error, like CALLR's.
+_BOUNDS: Final[dict[str, dict[str, tuple[int, int]]]] = {
+    "read": {"max_digits": (1, 20), "attempts": (1, 10), "timeout_ms": (100, 30000)},
+    "record": {"max_duration": (0, 300), "silence": (0, 20)},
+    "send_dtmf": {"duration_ms": (1, 5000), "timeout_ms": (0, 10000)},
+    "wait": {"seconds": (1, 30)},
+    "wait_for_silence": {"silence_ms": (1, 5000), "iterations": (1, 3), "timeout": (0, 300)},
+    "conference": {"pin_max_tries": (1, 10), "pin_wait": (0, 30)},
+}
+_MEDIA_PARAMS: Final = {
+    "play": "media_id",
+    "read": "media_id",
+    "play_talk_detect": "media_id",
+    "start_call_recording": "announce",
+    "stop_call_recording": "announce",
+}
+
+
+class SimulatedCall:
+    """CALLR's side of one call. ``start()`` gives the first POST, ``on_answer()`` each next one."""
+
+    def __init__(
+        self, setup: CallSetup, script: Script | None = None, *, start_s: float = 0.0
+    ) -> None:
+        self.setup = setup
+        self.script = script or Script()
+        self.direction = "outbound" if setup.request_hash is not None else "inbound"
+        self.transcript = Transcript(setup, self.direction)
+        self.clock = start_s
+        self._presses = list(self.script.presses)
+        self._dial = list(self.script.dial)
+        self._commands = 0
+        self._recordings = 0
+        self._last: wire.Callback | None = None
+        self.ended = False
+
+    # -- posts ------------------------------------------------------------------------------
+
+    def _post(
+        self,
+        *,
+        command: str = "",
+        command_id: int = 0,
+        result: str = "",
+        error: str = "",
+        status: str = wire.UP,
+        variables: dict[str, Any] | None = None,
+        delay_s: float = 0.0,
+    ) -> NextPost:
+        self.clock += delay_s
+        cb = wire.Callback(
+            app=self.setup.app,
+            callid=self.setup.callid,
+            request_hash=self.setup.request_hash,
+            cli_name=self.setup.cli_name,
+            cli_number=self.setup.cli_number,
+            date_started=self.setup.date_started,
+            number=self.setup.number,
+            command=command,
+            command_id=command_id,
+            command_result=result,
+            command_error=error,
+            call_status=status,
+            cdr_field=self.setup.cdr_field,
+            variables=variables or {},
+        )
+        self._last = cb
+        self.transcript.add(
+            self.clock, "post", f"POST {status} {command or '(first)'}", body=cb.to_json()
+        )
+        if status in wire.ENDED_STATUSES:
+            self.ended = True
+        return NextPost(cb, delay_s)
+
+    def start(self) -> NextPost:
+        """The first POST: the call is up, or (outbound) it never got answered."""
+        never = NEVER_ANSWERED.get(self.script.answer)
+        if self.direction == "outbound" and never:
+            ring = self.script.answer_after_s if never == wire.NOANSWER else 1.0
+            self.transcript.add(self.clock + ring, "status", f"callee: {self.script.answer}")
+            self._finish(never.lower(), "")
+            return self._post(status=never, delay_s=ring)
+        delay = self.script.answer_after_s if self.direction == "outbound" else 0.0
+        if self.direction == "outbound":
+            self.transcript.add(self.clock + delay, "status", "callee answered")
+        return self._post(delay_s=delay)
+
+    def fail(self, reason: str) -> None:
+        """The server's answer was late, not 200 or malformed: CALLR hangs the call up."""
+        self.transcript.add(self.clock, "error", reason)
+        self._finish("failed", reason)
+        self.ended = True
+
+    def on_answer(
+        self, answer: wire.Answer | None, *, latency_ms: float | None = None
+    ) -> NextPost | None:
+        """Run the answered command; the next POST, or None when the call is over."""
+        if self.ended:
+            return None
+        if answer is None:
+            self.fail("empty answer to a live call")
+            return None
+        self.transcript.add(
+            self.clock,
+            "answer",
+            answer.command.name,
+            body=json.loads(wire.render_answer(answer)),
+            latency_ms=latency_ms,
+        )
+        self._commands += 1
+        if self._commands > MAX_COMMANDS:
+            self.fail(f"more than {MAX_COMMANDS} commands")
+            return None
+        name, params = answer.command.name, answer.command.params
+        echo = dict(answer.variables)
+        base: dict[str, Any] = {"command": name, "command_id": answer.command_id, "variables": echo}
+        if name == "hangup":
+            self.transcript.add(self.clock, "hangup", "the flow hung up")
+            self._finish("completed", "")
+            return self._post(**base, status=wire.HANGUP)
+        problem = _param_problem(name, params)
+        if problem:
+            self.transcript.add(self.clock, "error", f"{name}: {problem}")
+            return self._post(**base, error=problem, delay_s=0.1)
+        before = len(self.transcript.events)
+        duration, result, ends = self._run(name, params)
+        if self._caller_hangs_up(duration):
+            # the caller leaves halfway through: nothing after that moment happened
+            at = min(duration / 2, 1.0)
+            kept = [e for e in self.transcript.events[before:] if e.t <= self.clock + at]
+            del self.transcript.events[before:]
+            self.transcript.events.extend(kept)
+            self.transcript.add(self.clock + at, "hangup", "the caller hung up")
+            self._finish("caller hung up", "")
+            return self._post(**base, status=wire.HANGUP, delay_s=at)
+        if ends:
+            self.transcript.add(self.clock + duration, "hangup", "the bridged call ended")
+            self._finish("completed", "bridged")
+            return self._post(**base, result=result, status=wire.HANGUP, delay_s=duration)
+        return self._post(**base, result=result, delay_s=duration)
+
+    def _caller_hangs_up(self, duration: float) -> bool:
+        s = self.script
+        if s.hangup_after is not None and self._commands >= s.hangup_after:
+            return True
+        return s.hangup_after_s is not None and self.clock + duration >= s.hangup_after_s
+
+    def _finish(self, status: str, reason: str) -> None:
+        if self.transcript.status == "in progress":
+            self.transcript.status = status
+            self.transcript.reason = reason
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def _hear(self, media_value: Any, at: float) -> float:
+        text = wire.describe_media(media_value)
+        if not text:
+            return 0.0
+        self.transcript.add(at, "heard", text)
+        return max(0.5, len(text) / SPEECH_CHARS_PER_S)
+
+    def _run(self, name: str, p: Mapping[str, Any]) -> tuple[float, str, bool]:
+        """(seconds it took, command_result, whether the call ends after it)."""
+        t = self.clock
+        if name == "play":
+            return self._hear(p.get("media_id"), t), wire.PLAY_DONE, False
+        if name == "read":
+            spoken = self._hear(p.get("media_id"), t)
+            digits = self._presses.pop(0) if self._presses else None
+            if digits:
+                digits = digits[: int(p.get("max_digits", 20))]
+                self.transcript.add(t + spoken + 1, "pressed", digits)
+                return spoken + 1 + 0.3 * len(digits), digits, False
+            waited = int(p.get("attempts", 1)) * int(p.get("timeout_ms", 5000)) / 1000
+            self.transcript.add(t + spoken + waited, "silence", "no key pressed")
+            return spoken + waited, wire.READ_TIMEOUT, False
+        if name == "record":
+            self._recordings += 1
+            limit = int(p.get("max_duration", 0)) or 300
+            length = min(self.script.record_s, limit)
+            file = f"rec_{self.setup.callid}_{self._recordings}.wav"
+            self.transcript.add(t + length, "recorded", f"{length:g}s message", file=file)
+            return length, file, False
+        if name == "play_record":
+            self.transcript.add(t, "heard", f"[recording {p.get('media_file', '')}]")
+            return 3.0, wire.PLAY_DONE, False
+        if name == "play_talk_detect":
+            return self._hear(p.get("media_id"), t) + 1, self.script.talk_detect, False
+        if name == "dialout":
+            return self._dialout(p)
+        if name == "wait":
+            seconds = float(p.get("seconds", p.get("wait", 1)))
+            self.transcript.add(t, "status", f"waiting {seconds:g}s")
+            return seconds, "0", False
+        if name in ("start_call_recording", "stop_call_recording"):
+            self.transcript.add(t, "status", name.replace("_", " "))
+            return self._hear(p.get("announce"), t), "0", False
+        if name == "send_dtmf":
+            self.transcript.add(t, "status", f"sent DTMF {p.get('digits', '')}")
+            return 0.2 * len(str(p.get("digits", ""))), "0", False
+        if name == "wait_for_silence":
+            return float(p.get("silence_ms", 1000)) / 1000, "0", False
+        if name in ("conference", "simple_conference"):
+            self.transcript.add(t, "status", f"in conference {p.get('id', '')}")
+            self._hear(p.get("welcome"), t)
+            return self.script.talk_s, "0", False
+        if name == "hangup_callid":
+            self.transcript.add(t, "status", f"hung up call {p.get('callid')}")
+            return 0.1, "0", False
+        return 0.0, "", False
+
+    def _dialout(self, p: Mapping[str, Any]) -> tuple[float, str, bool]:
+        elapsed = 0.0  # the whisper is played to the callee, not heard by the caller
+        status = "NOANSWER"
+        for target in p.get("targets") or []:
+            status = self._dial.pop(0) if self._dial else "ANSWER"
+            ring = float(target.get("timeout", 30)) if status == "NOANSWER" else 3.0
+            elapsed += ring
+            self.transcript.add(
+                self.clock + elapsed,
+                "dial",
+                f"{target.get('number')}: {status}",
+                number=target.get("number"),
+                status=status,
+            )
+            if status == "ANSWER":
+                return elapsed + self.script.talk_s, status, True
+        return elapsed, status, False
+
+
+def _param_problem(name: str, params: Mapping[str, Any]) -> str:
+    """CALLR-style error for a command it would refuse, or ``""``."""
+    known = (
+        set(_BOUNDS)
+        | set(_MEDIA_PARAMS)
+        | {"play_record", "dialout", "conference", "simple_conference", "hangup_callid"}
+    )
+    if name not in known:
+        return "INVALID_COMMAND [command]"
+    for key, (low, high) in _BOUNDS.get(name, {}).items():
+        value = params.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            return f"PROPERTY_VALUE_ERROR [params.{key}]"
+    media_key = _MEDIA_PARAMS.get(name)
+    if media_key and media_key in params and not isinstance(params[media_key], int | str):
+        return f"INVALID_PARAM_FORMAT [params.{media_key}]"
+    if name == "dialout":
+        targets = params.get("targets")
+        if not isinstance(targets, list) or not targets:
+            return "INVALID_PARAM_FORMAT [params.targets]"
+        for t in targets:
+            if (
+                not isinstance(t, dict)
+                or not isinstance(t.get("number"), str)
+                or not re.fullmatch(r"\+[1-9][0-9]{6,14}", t["number"])
+            ):
+                return "INVALID_PARAM_FORMAT [params.targets.number]"
+            timeout = t.get("timeout", 30)
+            if not isinstance(timeout, int) or not 5 <= timeout <= 300:
+                return "PROPERTY_VALUE_ERROR [params.targets.timeout]"
+    return ""
+
+
+def script_of(value: Script | Mapping[str, Any] | Sequence[str | None] | None) -> Script:
+    """Accept a Script, its data, or a plain list of presses."""
+    if value is None:
+        return Script()
+    if isinstance(value, Script):
+        return value
+    if isinstance(value, Mapping):
+        return Script.from_data(value)
+    if isinstance(value, str):
+        raise ValueError("give presses as a list, e.g. ['1', '2']")
+    return Script(presses=list(_presses(value)))
+
+
+def _presses(values: Iterable[str | None]) -> Iterable[str | None]:
+    for v in values:
+        yield None if v in (None, "") else str(v)

@@ -1,0 +1,87 @@
+"""Safe ``{variable}`` templates for text parameters.
+
+Only bare names are substituted: no attribute access, no indexing, no format specs, so a template
+can never reach into Python objects. ``{{`` and ``}}`` are literal braces; a missing variable
+renders as an empty string (validation warns about variables nothing sets).
+
+>>> render("Hello {name}!", {"name": "Ada"})
+'Hello Ada!'
+>>> render("{{literal}} {missing}", {})
+'{literal} '
+>>> sorted(names("Call {caller} about {order_id}"))
+['caller', 'order_id']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_TOKEN = re.compile(r"\{\{|\}\}|\{(" + NAME + r")\}")
+VARIABLE_NAME = re.compile(NAME + r"\Z")
+
+
+@lru_cache(maxsize=4096)
+def _parts(template: str) -> tuple[tuple[str, bool], ...]:
+    """Split into (text, is_name) parts once per distinct template."""
+    parts: list[tuple[str, bool]] = []
+    pos = 0
+    for m in _TOKEN.finditer(template):
+        if m.start() > pos:
+            parts.append((template[pos : m.start()], False))
+        token = m.group(0)
+        if token in ("{{", "}}"):
+            parts.append((token[0], False))
+        else:
+            parts.append((m.group(1), True))
+        pos = m.end()
+    if pos < len(template):
+        parts.append((template[pos:], False))
+    return tuple(parts)
+
+
+def render(template: str, values: Mapping[str, Any]) -> str:
+    """Substitute ``{name}`` placeholders from *values*; anything else stays text."""
+    if "{" not in template and "}" not in template:
+        return template
+    out = []
+    for text, is_name in _parts(template):
+        if is_name:
+            value = values.get(text, "")
+            out.append("" if value is None else str(value))
+        else:
+            out.append(text)
+    return "".join(out)
+
+
+def names(template: str) -> set[str]:
+    """The variable names a template reads."""
+    return {text for text, is_name in _parts(template) if is_name}
+
+
+def render_data(value: Any, values: Mapping[str, Any]) -> Any:
+    """Render every string inside nested lists/dicts (keys included), leaving other data as is."""
+    if isinstance(value, str):
+        return render(value, values)
+    if isinstance(value, list):
+        return [render_data(v, values) for v in value]
+    if isinstance(value, dict):
+        return {render(str(k), values): render_data(v, values) for k, v in value.items()}
+    return value
+
+
+def names_in_data(value: Any) -> set[str]:
+    """Variable names read by every string inside nested lists/dicts."""
+    if isinstance(value, str):
+        return names(value)
+    if isinstance(value, list):
+        return set().union(*(names_in_data(v) for v in value)) if value else set()
+    if isinstance(value, dict):
+        found: set[str] = set()
+        for k, v in value.items():
+            found |= names(str(k)) | names_in_data(v)
+        return found
+    return set()
