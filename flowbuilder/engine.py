@@ -215,12 +215,21 @@ class _Run:
             return Fail(f"{self.spin} steps without waiting on the caller (a loop?)")
         node = self.node
         ctx = self.context()
-        return self.call_node(lambda: get_kind(node.kind).start(node, ctx))
+        return self.noted(ctx, self.call_node(lambda: get_kind(node.kind).start(node, ctx)))
 
     def resume_node(self, result: Result) -> Action:
         node = self.node
         ctx = self.context()
-        return self.call_node(lambda: get_kind(node.kind).resume(node, ctx, result))
+        return self.noted(
+            ctx, self.call_node(lambda: get_kind(node.kind).resume(node, ctx, result))
+        )
+
+    def noted(self, ctx: Context, action: Action) -> Action:
+        """Carry the node's remarks (``ctx.note``) into the trace's warning."""
+        if ctx.notes:
+            text = "; ".join(f"{self.qualified()}: {n}" for n in ctx.notes)
+            self.warning = f"{self.warning}; {text}" if self.warning else text
+        return action
 
     def drive(self, action: Action) -> Outcome:
         while True:

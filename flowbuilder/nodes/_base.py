@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
 from flowbuilder import template
@@ -200,6 +200,13 @@ class Context:
     voice: str
     now: float
     timezone: str = "UTC"
+    #: Remarks for the callback's trace (e.g. a condition that could not be evaluated); never
+    #: spoken. The engine copies them to ``Trace.warning``.
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        """Record a remark about this step in the trace (not an error: the call goes on)."""
+        self.notes.append(text)
 
     def scope(self) -> dict[str, Any]:
         """Names templates can read: call facts, overridden by variables of the same name."""
