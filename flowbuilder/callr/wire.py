@@ -292,7 +292,7 @@ def conference(**params: Any) -> Command:
     return Command("conference", dict(params))
 
 
-def simple_conference(conference_id: str, *, auto_leave_when_alone: bool) -> Command:
+def simple_conference(conference_id: int | str, *, auto_leave_when_alone: bool) -> Command:
     return Command(
         "simple_conference", {"id": conference_id, "auto_leave_when_alone": auto_leave_when_alone}
     )

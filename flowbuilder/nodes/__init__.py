@@ -4,12 +4,21 @@ Adding a kind: write its module, add one import line here, add its engine scenar
 """
 
 from flowbuilder.nodes import (  # noqa: F401  (each import registers its kind)
+    conference,
     dial,
     hangup,
     menu,
     play,
+    play_recording,
     record,
+    send_dtmf,
+    simple_conference,
+    start_call_recording,
+    stop_call_recording,
+    talk_detect,
     voicemail,
+    wait,
+    wait_for_silence,
 )
 from flowbuilder.nodes._base import REGISTRY, NodeKind, Param, get_kind, kinds
 
