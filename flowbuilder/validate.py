@@ -201,9 +201,11 @@ def _check_variables(flow: Flow, kinds: Mapping[str, NodeKind | None]) -> Iterat
         if kind is None:
             continue
         params = flow.params(node_id)
+        in_templates: set[str] = set()
         for p in kind.params:
             if not p.template or p.name not in params:
                 continue
+            in_templates |= names_in_data(params[p.name])
             for name in sorted(names_in_data(params[p.name]) - known):
                 yield Issue(
                     "warning",
@@ -212,3 +214,20 @@ def _check_variables(flow: Flow, kinds: Mapping[str, NodeKind | None]) -> Iterat
                     f"uses {{{name}}} but no node sets it; "
                     "set it with a 'set' node or fix the name",
                 )
+        # variables read outside templates, e.g. play_recording's file name variable
+        for name in sorted(kind.variables_read(params) - in_templates - known):
+            field_name = next(
+                (
+                    p.name
+                    for p in kind.params
+                    if p.type == "variable" and params.get(p.name) == name
+                ),
+                None,
+            )
+            yield Issue(
+                "warning",
+                node_id,
+                field_name,
+                f"reads variable {name!r} but no node sets it; "
+                "set it in an earlier node or fix the name",
+            )
