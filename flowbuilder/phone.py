@@ -423,15 +423,44 @@ class SimulatedCall:
             self.transcript.add(t, "status", f"sent DTMF {p.get('digits', '')}")
             return 0.2 * len(str(p.get("digits", ""))), "0", False
         if name == "wait_for_silence":
-            return float(p.get("silence_ms", 1000)) / 1000, "0", False
-        if name in ("conference", "simple_conference"):
+            quiet = float(p.get("silence_ms", 1000)) / 1000 * int(p.get("iterations", 1))
+            self.transcript.add(t + quiet, "status", "silence detected")
+            return quiet, "0", False
+        if name == "conference":
+            return self._conference(p)
+        if name == "simple_conference":
             self.transcript.add(t, "status", f"in conference {p.get('id', '')}")
-            self._hear(p.get("welcome"), t)
             return self.script.talk_s, "0", False
         if name == "hangup_callid":
             self.transcript.add(t, "status", f"hung up call {p.get('callid')}")
             return 0.1, "0", False
         return 0.0, "", False
+
+    def _conference(self, p: Mapping[str, Any]) -> tuple[float, str, bool]:
+        """Welcome, then the PIN (each try uses the next ``presses`` entry), then the room."""
+        t = self.clock
+        elapsed = self._hear(p.get("welcome"), t)
+        pin = str(p.get("pin_code") or "")
+        tries = int(p.get("pin_max_tries", 3)) if pin else 0
+        for _ in range(tries):
+            elapsed += self._hear(p.get("pin_prompt"), t + elapsed)
+            typed = self._presses.pop(0) if self._presses else None
+            if typed:
+                elapsed += 1 + 0.3 * len(typed)
+                self.transcript.add(t + elapsed, "pressed", typed)
+            else:
+                elapsed += int(p.get("pin_wait", 5))
+                self.transcript.add(t + elapsed, "silence", "no PIN typed")
+            if typed and typed.removesuffix("#") == pin:
+                elapsed += self._hear(p.get("pin_valid"), t + elapsed)
+                break
+            elapsed += self._hear(p.get("pin_error"), t + elapsed)
+        else:
+            if tries:  # CALLR's behaviour here is not documented: the command ends, not joined
+                self.transcript.add(t + elapsed, "status", f"wrong PIN {tries} times: not admitted")
+                return elapsed, "0", False
+        self.transcript.add(t + elapsed, "status", f"in conference {p.get('id', '')}")
+        return elapsed + self.script.talk_s, "0", False
 
     def _dialout(self, p: Mapping[str, Any]) -> tuple[float, str, bool]:
         elapsed = 0.0  # the whisper is played to the callee, not heard by the caller
@@ -467,6 +496,16 @@ def _param_problem(name: str, params: Mapping[str, Any]) -> str:
             continue
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             return f"PROPERTY_VALUE_ERROR [params.{key}]"
+    if name in ("conference", "simple_conference") and params.get("id") in (None, ""):
+        return "INVALID_PARAM_FORMAT [params.id]"
+    if name == "conference" and not re.fullmatch(r"[0-9]*", str(params.get("pin_code", ""))):
+        return "PROPERTY_VALUE_ERROR [params.pin_code]"
+    if name == "send_dtmf" and not re.fullmatch(r"[0-9*#]+", str(params.get("digits", ""))):
+        return "PROPERTY_VALUE_ERROR [params.digits]"
+    if name == "play_record" and not (
+        isinstance(params.get("media_file"), str) and params["media_file"]
+    ):
+        return "INVALID_PARAM_FORMAT [params.media_file]"
     media_key = _MEDIA_PARAMS.get(name)
     if media_key and media_key in params and not isinstance(params[media_key], int | str):
         return f"INVALID_PARAM_FORMAT [params.{media_key}]"
