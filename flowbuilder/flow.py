@@ -432,6 +432,17 @@ class Flow:
     def copy(self) -> Flow:
         return Flow.from_dict(self.to_dict())
 
+    def restore(self, data: Mapping[str, Any]) -> Flow:
+        """Replace this flow's content with *data* (as from ``to_dict``), in place: the object
+        others hold stays the same (the editor's undo). Listeners see one ``replace`` change."""
+        other = Flow.from_dict(data)
+        self.graph.clear()
+        self.graph.graph.update(other.graph.graph)
+        self.graph.add_nodes_from(other.graph.nodes(data=True))
+        self.graph.add_edges_from(other.graph.edges(keys=True))
+        self._emit(FlowChange("replace"))
+        return self
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Flow):
             return NotImplemented

@@ -50,6 +50,9 @@ class Param:
     required: bool = False
     template: bool = False
     unit: str = ""
+    #: What the editor puts in a node it adds, where the default is not usable on its own
+    #: (a menu needs options, a dial needs a number). None: the default is used.
+    example: Any = None
 
     def check(self, value: Any) -> str | None:
         """Why *value* is refused for this parameter, or None when it is fine."""
@@ -120,12 +123,16 @@ class Param:
             out["required"] = True
         if self.template:
             out["template"] = True
+        if self.example is not None:
+            out["example"] = self.example
         return out
 
 
-def prompt_param(name: str, help: str, default: str | int = "") -> Param:
+def prompt_param(
+    name: str, help: str, default: str | int = "", *, example: str | None = None
+) -> Param:
     """A prompt: TTS text with {variables}, or an integer media library id."""
-    return Param(name, "prompt", default, help, max=4000, template=True)
+    return Param(name, "prompt", default, help, max=4000, template=True, example=example)
 
 
 VOICE = Param(
@@ -262,6 +269,13 @@ class NodeKind:
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: _copy(p.default) for p in self.params}
+
+    def starter_params(self) -> dict[str, Any]:
+        """Parameters of a node freshly added in the editor: defaults, then each ``example``."""
+        return {
+            **self.defaults(),
+            **{p.name: _copy(p.example) for p in self.params if p.example is not None},
+        }
 
     def outcomes(self, params: Mapping[str, Any]) -> tuple[str, ...]:
         """Labels of the outgoing edges; kinds with user-defined routes override this."""

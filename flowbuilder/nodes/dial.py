@@ -48,6 +48,7 @@ class Dial(CommandKind):
             "accepts {variables}, timeout is ring seconds (5-300).",
             required=True,
             template=True,
+            example=[{"number": "+33123456789", "timeout": 30}],
         ),
         Param(
             "cli",

@@ -47,7 +47,11 @@ class Menu(NodeKind):
     color = "#f58518"
     icon = "☰"
     params = (
-        prompt_param("prompt", "The menu: e.g. 'For sales press 1, for support press 2.'"),
+        prompt_param(
+            "prompt",
+            "The menu: e.g. 'For sales press 1, for support press 2.'",
+            example="For sales, press 1. For support, press 2.",
+        ),
         Param(
             "options",
             "list",
@@ -56,6 +60,7 @@ class Menu(NodeKind):
             "'one_of': ['7', '8'], 'regex': '^9\\d{3}$'}; a route without an outcome is named "
             "by its digits.",
             required=True,
+            example=[{"outcome": "sales", "digits": "1"}, {"outcome": "support", "digits": "2"}],
         ),
         Param("max_digits", "int", 1, "Most digits read per try.", min=1, max=20),
         Param(

@@ -18,7 +18,11 @@ class Play(CommandKind):
     color = "#4c78a8"
     icon = "🔊"
     params = (
-        prompt_param("prompt", "What the caller hears: text with {variables}, or a media id."),
+        prompt_param(
+            "prompt",
+            "What the caller hears: text with {variables}, or a media id.",
+            example="Hello, thank you for calling.",
+        ),
         VOICE,
     )
 
