@@ -37,6 +37,7 @@ ROOM_ID = Param(
     required=True,
     template=True,
     max=64,
+    example="team-room",
 )
 
 

@@ -41,6 +41,7 @@ class SendDtmf(NodeKind):
             "Tones to send: 0-9, * and #, e.g. '1234#'; {variables} allowed.",
             required=True,
             template=True,
+            example="1234#",
         ),
         Param("duration_ms", "int", 500, "How long each tone lasts.", min=1, max=5000, unit="ms"),
         Param("timeout_ms", "int", 500, "Pause between two tones.", min=0, max=10000, unit="ms"),

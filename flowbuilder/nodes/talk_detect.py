@@ -14,7 +14,7 @@ parameter's help.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from flowbuilder.callr import wire
 from flowbuilder.nodes._base import (
@@ -77,7 +77,7 @@ class TalkDetect(CommandKind):
             "int",
             5000,
             "Longest time spent listening before giving a verdict. "
-            "Bounds chosen by flowbuilder: 1000-30000 ms, at least max_ms.",
+            "Bounds chosen by flowbuilder: 1000-30000 ms; keep it above max_ms.",
             min=1000,
             max=30000,
             unit="ms",
@@ -94,23 +94,28 @@ class TalkDetect(CommandKind):
     static_outcomes = ("human", "machine", "unknown")
 
     def check_values(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = []
         if params["min_ms"] >= params["max_ms"]:
-            problems.append(
+            return [
                 (
                     "max_ms",
                     f"must be above min_ms ({params['min_ms']} ms), got {params['max_ms']}",
                 )
-            )
-        if params["analysistime_ms"] < params["max_ms"]:
-            problems.append(
+            ]
+        return []
+
+    def advice(
+        self, params: Mapping[str, Any], *, subflows: Mapping[str, Any] | None = None
+    ) -> list[tuple[Literal["error", "warning"], str, str]]:
+        if params.get("analysistime_ms", 0) < params.get("max_ms", 0):
+            return [
                 (
+                    "warning",
                     "analysistime_ms",
-                    f"must be at least max_ms ({params['max_ms']} ms), "
-                    f"got {params['analysistime_ms']}",
+                    f"is shorter than max_ms ({params['max_ms']} ms): a long greeting is never "
+                    "heard to its end, so machines come out unknown; raise it",
                 )
-            )
-        return problems
+            ]
+        return []
 
     def command(self, node: NodeSpec, ctx: Context) -> wire.Command:
         p = node.params
