@@ -9,14 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 from flowbuilder.errors import FlowError, FlowValidationError
 from flowbuilder.flow import Flow
 from flowbuilder.nodes._base import NodeSpec, get_kind
-from flowbuilder.validate import validate
+from flowbuilder.validate import Issue, validate
 
 
 @dataclass(frozen=True)
@@ -85,11 +85,21 @@ def _collect(
             )
         if name in out:
             continue
-        sub = library[name]
-        _collect(sub, library, out, (*stack, name))
-        issues = [i for i in validate(sub, subflows=library) if i.severity == "error"]
+        sub = library.get(name)
+        if sub is None:  # validate() reports it first; kept so a KeyError can never escape
+            known = ", ".join(sorted(library)) or "none"
+            raise FlowValidationError(
+                [Issue("error", node_id, "flow", f"unknown subflow {name!r}; supplied: {known}")]
+            )
+        # the subflow's own errors, named "subflow/node" as in traces
+        issues = [
+            replace(i, node_id=f"{name}/{i.node_id}" if i.node_id else name)
+            for i in validate(sub, subflows=library)
+            if i.severity == "error"
+        ]
         if issues:
             raise FlowValidationError(issues)
+        _collect(sub, library, out, (*stack, name))
         out[name] = _freeze(sub, MappingProxyType({}))
 
 

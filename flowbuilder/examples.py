@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flowbuilder.flow import Flow
 
 SALES_NUMBER = "+33123456789"
@@ -86,3 +88,26 @@ def support_line() -> Flow:
     flow.connect("operator_busy", "support")
     flow.connect("support", "thanks").connect("thanks", "end").connect("goodbye", "end")
     return flow
+
+
+# -- a function for ``python`` nodes -------------------------------------------------------------
+
+#: A tiny customer table standing in for a CRM (keyed by caller number).
+CUSTOMERS: dict[str, dict[str, str]] = {
+    "+33612345678": {"customer_name": "Ada Lovelace", "customer_tier": "gold"},
+    "+33698765432": {"customer_name": "Alan Turing", "customer_tier": "silver"},
+}
+
+
+def lookup_customer(*, facts: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
+    """A ``python`` node function (``flowbuilder.examples:lookup_customer``): find the caller.
+
+    Returns outcome ``known`` with ``customer_name`` and ``customer_tier``, or ``unknown``.
+
+    >>> lookup_customer(facts={"caller": "+33100000000"}, variables={})
+    {'outcome': 'unknown', 'variables': {}}
+    """
+    found = CUSTOMERS.get(str(facts.get("caller", "")))
+    if found is None:
+        return {"outcome": "unknown", "variables": {}}
+    return {"outcome": "known", "variables": dict(found)}

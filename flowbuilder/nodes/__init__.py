@@ -4,17 +4,23 @@ Adding a kind: write its module, add one import line here, add its engine scenar
 """
 
 from flowbuilder.nodes import (  # noqa: F401  (each import registers its kind)
+    branch,
     conference,
     dial,
+    gather,
     hangup,
+    http_request,
     menu,
     play,
     play_recording,
+    python,
     record,
     send_dtmf,
+    set,
     simple_conference,
     start_call_recording,
     stop_call_recording,
+    subflow,
     talk_detect,
     voicemail,
     wait,
