@@ -182,6 +182,12 @@ class Flow:
         self._require(source)
         self._require(target)
         outcomes = self.outcomes(source)
+        if not outcomes:
+            raise FlowError(
+                f"{self.kind(source)} ends the call: nothing can follow it",
+                node_id=source,
+                field="outcome",
+            )
         if outcome is None:
             if len(outcomes) != 1:
                 raise FlowError(
