@@ -435,6 +435,28 @@ class Flow:
             raise FlowError(f"{path}: cannot read: {exc.strerror}") from None
         return cls.from_json(text, source=str(path))
 
+    @classmethod
+    def from_module(cls, path: str | Path) -> Flow:
+        """The flow of a module written by :meth:`export_python` (imports it: trusted files
+        only). Raises ExportError naming the file when it cannot."""
+        from flowbuilder.export import load_module
+
+        return load_module(path)
+
+    def export_python(self, path: str | Path) -> Path:
+        """Write this flow as a standalone Python module that serves it (``python PATH``)."""
+        from flowbuilder.export import export_python
+
+        return export_python(self, path)
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> dict[str, str]:
+        """Jupyter's view of a flow (an SVG diagram), built in :mod:`flowbuilder.export`."""
+        from flowbuilder.export import mimebundle
+
+        return mimebundle(self, include=include, exclude=exclude)
+
     def copy(self) -> Flow:
         return Flow.from_dict(self.to_dict())
 

@@ -1,0 +1,115 @@
+"""Exporters: a flow as a Python module, JSON, a Mermaid flowchart or an SVG diagram.
+
+Each format is one function from a Flow to text; :func:`export` picks one by name (the CLI's
+``--to``). :func:`load` reads a flow back from a saved ``.json`` or an exported ``.py`` module.
+
+>>> from flowbuilder.examples import support_line
+>>> sorted(FORMATS)
+['json', 'mermaid', 'py', 'svg']
+>>> export(support_line(), "mermaid").splitlines()[0]
+'flowchart LR'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import Any, Final
+
+from flowbuilder.errors import ExportError
+from flowbuilder.flow import Flow
+
+
+def to_json(flow: Flow) -> str:
+    """The saved-file format: deterministic JSON (``Flow.to_json``)."""
+    return flow.to_json()
+
+
+def to_python(flow: Flow) -> str:
+    from flowbuilder.export.python import to_python as _to_python
+
+    return _to_python(flow)
+
+
+def to_mermaid(flow: Flow) -> str:
+    from flowbuilder.export.mermaid import to_mermaid as _to_mermaid
+
+    return _to_mermaid(flow)
+
+
+def to_svg(flow: Flow, **options: Any) -> str:
+    from flowbuilder.export.svg import to_svg as _to_svg
+
+    return _to_svg(flow, **options)
+
+
+FORMATS: Final[dict[str, Callable[[Flow], str]]] = {
+    "py": to_python,
+    "json": to_json,
+    "mermaid": to_mermaid,
+    "svg": to_svg,
+}
+SUFFIXES: Final = {"py": ".py", "json": ".json", "mermaid": ".mmd", "svg": ".svg"}
+
+
+def export(flow: Flow, fmt: str) -> str:
+    """*flow* in format *fmt* (``py``, ``json``, ``mermaid`` or ``svg``)."""
+    try:
+        writer = FORMATS[fmt]
+    except KeyError:
+        raise ExportError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}") from None
+    return writer(flow)
+
+
+def export_python(flow: Flow, path: str | Path) -> Path:
+    """Write *flow* as a standalone Python module at *path*."""
+    from flowbuilder.export.python import export_python as _export_python
+
+    return _export_python(flow, path)
+
+
+def load_module(path: str | Path) -> Flow:
+    """The flow of an exported module (imports it; see ``Flow.from_module``)."""
+    from flowbuilder.export.python import load_module as _load_module
+
+    return _load_module(path)
+
+
+def load(path: str | Path) -> Flow:
+    """A flow from a saved ``.json`` file or an exported ``.py`` module."""
+    path = Path(path)
+    if path.suffix == ".py":
+        return load_module(path)
+    if path.suffix == ".json":
+        return Flow.load(path)
+    raise ExportError(f"{path}: give a saved flow (.json) or an exported module (.py)")
+
+
+def mimebundle(
+    flow: Flow,
+    include: Collection[str] | None = None,
+    exclude: Collection[str] | None = None,
+) -> dict[str, str]:
+    """What Jupyter shows for a flow: an SVG diagram, and its repr as text.
+
+    Builders of richer views (the canvas widget) extend this bundle.
+    """
+    bundle: dict[str, str] = {"text/plain": repr(flow)}
+    if "image/svg+xml" not in (exclude or ()) and (include is None or "image/svg+xml" in include):
+        bundle["image/svg+xml"] = to_svg(flow)
+    return bundle
+
+
+__all__ = [
+    "FORMATS",
+    "SUFFIXES",
+    "export",
+    "export_python",
+    "load",
+    "load_module",
+    "mimebundle",
+    "to_json",
+    "to_mermaid",
+    "to_python",
+    "to_svg",
+]
