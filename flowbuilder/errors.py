@@ -8,6 +8,7 @@
     │  ├─ FlowValidationError    .issues (compile() found errors)
     │  └─ UnknownNodeKindError
     ├─ ExportError
+    ├─ ScenarioError             a scenarios file is malformed: names the scenario and field
     ├─ CallbackError             bad callback input; .status is the HTTP status to answer
     │  └─ CallbackAuthError
     └─ CallrError                .method
@@ -65,6 +66,10 @@ class FlowValidationError(FlowError):
 
 class ExportError(FlowbuilderError):
     """A flow could not be exported or imported back."""
+
+
+class ScenarioError(FlowbuilderError):
+    """A scenarios file (behaviour tests of a flow) cannot be read; the message says where."""
 
 
 class CallbackError(FlowbuilderError):
