@@ -122,3 +122,24 @@ def tts(text: str, voice: str = "TTS_EN-GB_SERENA") -> str:
 @pytest.fixture(name="tts")
 def tts_fixture() -> Callable[..., str]:
     return tts
+
+
+AFTER = "After the node."
+OOPS = "Something went wrong."
+
+
+def around(kind: str, **params: Any) -> Flow:
+    """Node ``n`` of *kind*; every outcome leads to ``after`` (plays AFTER) then ``bye``; the
+    flow's error path ``oops`` plays OOPS then hangs up."""
+    flow = Flow("node_test").add("n", kind, **params)
+    flow.add("after", "play", prompt=AFTER).add("bye", "hangup").connect("after", "bye")
+    flow.add("oops", "play", prompt=OOPS).connect("oops", "bye")
+    flow.configure(on_error="oops")
+    for outcome in flow.outcomes("n"):
+        flow.connect("n", "after", outcome)
+    return flow
+
+
+@pytest.fixture(name="around")
+def around_fixture() -> Callable[..., Flow]:
+    return around
