@@ -26,6 +26,7 @@ from flowbuilder.errors import (
 from flowbuilder.flow import Flow, FlowDiff
 from flowbuilder.nodes import kinds
 from flowbuilder.phone import Script, Transcript
+from flowbuilder.server import serve
 from flowbuilder.simulate import simulate
 from flowbuilder.validate import Issue, validate
 
@@ -54,6 +55,7 @@ __all__ = [
     "UnknownNodeKindError",
     "compile",
     "kinds",
+    "serve",
     "simulate",
     "validate",
 ]

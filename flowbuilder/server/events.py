@@ -1,0 +1,159 @@
+"""What the callback server saw: one :class:`Event` per request, in a bounded :class:`EventLog`.
+
+The log is written by the server's thread. Subscribers are called **from that thread**, right after
+each answer has been sent, so they must be quick and must not block: a UI should hand the event to
+its own thread or loop (e.g. ``loop.call_soon_threadsafe``). An exception in a subscriber is logged
+and never reaches the call.
+
+>>> log = EventLog(maxlen=2)
+>>> seen = []
+>>> stop = log.subscribe(seen.append)
+>>> for n in (1, 2, 3):
+...     log.append(Event(time=0.0, callid=n, app="4346423A", call_status="UP"))
+>>> [e.callid for e in log], len(seen)
+([2, 3], 3)
+>>> stop()
+>>> log.append(Event(time=0.0, callid=4)); len(seen)
+3
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+logger = logging.getLogger("flowbuilder.server")
+
+Subscriber = Callable[["Event"], object]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One request the callback server answered.
+
+    ``command``/``command_result``/``command_error`` are what CALLR reported about the previous
+    command (``command`` is ``""`` on a call's first POST); ``answered`` is the command sent back
+    (``None``: an empty 200, or a rejected request). ``path`` lists the nodes entered while
+    answering; ``node`` is where the call now waits. ``status`` is the HTTP status returned;
+    ``error`` says why a request was refused or why the flow took its error path or fallback.
+    """
+
+    time: float
+    callid: int | None = None
+    app: str | None = None
+    call_status: str | None = None
+    command: str = ""
+    command_result: str = ""
+    command_error: str = ""
+    answered: str | None = None
+    node: str | None = None
+    path: tuple[str, ...] = ()
+    error: str | None = None
+    warning: str | None = None
+    effects: tuple[str, ...] = ()
+    latency_ms: float = 0.0
+    status: int = 200
+    flow: str | None = None
+    version: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Answered with 200 and neither the error path nor the fallback ran."""
+        return self.status == 200 and self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = list(self.path)
+        data["effects"] = list(self.effects)
+        return data
+
+    def __str__(self) -> str:
+        """One line, for a terminal: time, call, status, what came in, what went out."""
+        clock = time.strftime("%H:%M:%S", time.localtime(self.time))
+        clock += f".{int(self.time * 1000) % 1000:03d}"
+        if self.callid is None:
+            return f"{clock} {self.status} refused: {self.error}"
+        got = self.command or "(first)"
+        if self.command_error:
+            got += f" error={self.command_error!r}"
+        elif self.command_result:
+            got += f"={self.command_result!r}"
+        sent = self.answered or "(empty)"
+        where = f" [{' > '.join(self.path)}]" if self.path else ""
+        at = f" @{self.node}" if self.node else ""
+        line = (
+            f"{clock} call {self.callid} {self.call_status} {got} -> {sent}{where}{at} "
+            f"{self.latency_ms:.1f}ms"
+        )
+        for effect in self.effects:
+            line += f" | {effect}"
+        if self.error:
+            line += f" | error: {self.error}"
+        if self.warning:
+            line += f" | warning: {self.warning}"
+        return line
+
+
+class EventLog:
+    """The last ``maxlen`` events, with live subscribers (called from the server's thread)."""
+
+    def __init__(self, maxlen: int = 10_000) -> None:
+        self._events: deque[Event] = deque(maxlen=maxlen)
+        self._subscribers: tuple[Subscriber, ...] = ()
+        self._lock = threading.Lock()
+
+    @property
+    def maxlen(self) -> int:
+        return self._events.maxlen or 0
+
+    def append(self, event: Event) -> None:
+        with self._lock:
+            self._events.append(event)
+        for subscriber in self._subscribers:
+            try:
+                subscriber(event)
+            except Exception:  # a broken viewer must never break a call
+                logger.exception("event subscriber %r failed", subscriber)
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call *callback(event)* for every new event; returns a function that unsubscribes."""
+        with self._lock:
+            self._subscribers = (*self._subscribers, callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._subscribers = tuple(s for s in self._subscribers if s is not callback)
+
+        return unsubscribe
+
+    def snapshot(self) -> list[Event]:
+        """The events kept, oldest first (a copy: safe from any thread)."""
+        with self._lock:
+            return list(self._events)
+
+    def for_call(self, callid: int) -> list[Event]:
+        """The events of one call, oldest first."""
+        return [e for e in self.snapshot() if e.callid == callid]
+
+    def tail(self, n: int = 20) -> list[Event]:
+        return self.snapshot()[-n:]
+
+    def clear(self) -> None:
+        self._events.clear()
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [e.to_json() for e in self.snapshot()]
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self.snapshot())
+
+    def __repr__(self) -> str:
+        return f"<EventLog {len(self)} events (max {self.maxlen})>"

@@ -1,0 +1,368 @@
+"""The Tornado side: one handler answers every callback POST through the engine and the wire.
+
+Checks run in this order, each refusal one plain-text line: POST only (405), a flow at this path
+(404), credentials when every flow here shares them (401), ``Content-Type: application/json``
+(415), body size (413), a well-formed callback (400), a flow for its ``app`` (404), that flow's
+credentials (401). After that the request is a live call and gets a CALLR answer whatever
+happens: a bug anywhere gives the engine's fallback (an apology, then a hang-up), never a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import replace
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from tornado.web import Application, RequestHandler, stream_request_body
+
+from flowbuilder import effect_runner, engine
+from flowbuilder.callr import wire
+from flowbuilder.effects import Effect, EffectResult, HttpRequest
+from flowbuilder.errors import CallbackError
+from flowbuilder.server.events import Event
+from flowbuilder.server.routing import Deployment, Router
+
+logger = logging.getLogger("flowbuilder.server")
+
+JSON_TYPE: Final = "application/json"
+#: Below this much of the answer budget left, an effect is not started: it takes ``timeout``.
+MIN_EFFECT_MS: Final = 50
+#: Extra time given to the effect runner past an effect's own deadline before we stop waiting.
+EFFECT_GRACE_MS: Final = 100
+_ENDED: Final = wire.ENDED_STATUSES
+
+
+def normalize_path(path: str) -> str:
+    """``/callr/`` and ``/callr`` are the same route; the root is ``/``."""
+    return path.rstrip("/") or "/"
+
+
+def _media_type(header: str | None) -> tuple[str, str]:
+    """(media type, charset) of a Content-Type header, lower-cased."""
+    if not header:
+        return "", ""
+    media, _, params = header.partition(";")
+    charset = ""
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media.strip().lower(), charset
+
+
+def describe_effect(effect: Effect, result: EffectResult, elapsed_ms: float) -> str:
+    """One line for the event log; a URL's query string (often a key) is left out."""
+    if isinstance(effect, HttpRequest):
+        try:
+            parts = urlsplit(effect.url)
+            where = f"{parts.scheme}://{parts.netloc}{parts.path}"
+        except ValueError:
+            where = "(bad URL)"
+        what = f"{effect.method} {where}"
+    else:
+        what = f"python {effect.target}"
+    if result.timed_out:
+        got = f"timed out after {effect.timeout_ms} ms"
+    elif result.error:
+        got = f"failed: {result.error}"
+    else:
+        got = f"HTTP {result.status}" if result.status is not None else "ok"
+    return f"{what}: {got} ({elapsed_ms:.0f} ms)"
+
+
+@stream_request_body  # the body is bounded while it arrives, not after it is all in memory
+class CallbackHandler(RequestHandler):
+    """Answers CALLR REAL-TIME callbacks for the flows in its :class:`Router`."""
+
+    router: Router
+
+    def initialize(self, router: Router) -> None:
+        self.router = router
+        self._started = time.perf_counter()
+        self._arrived = time.time()
+        self._chunks: list[bytes] = []
+        self._size = 0
+        router.in_flight += 1
+        self._counted = True
+
+    # -- body ---------------------------------------------------------------------------------
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size <= self.router.max_body_bytes:  # past the limit: read and dropped
+            self._chunks.append(chunk)
+
+    # -- the request --------------------------------------------------------------------------
+
+    def post(self) -> Awaitable[None] | None:
+        # returns a coroutine only when effects must be awaited: the common path stays sync
+        found = self._accept()
+        if found is None:
+            return None
+        deployment, callback = found
+        # a live call from here on: it gets a CALLR answer, whatever happens
+        try:
+            outcome = engine.step(
+                deployment.program,
+                callback,
+                config=self.router.config,
+                now=self._arrived,
+                versions=deployment.versions,
+            )
+            if isinstance(outcome, engine.EffectNeeded):
+                return self._with_effects(deployment, callback, outcome)
+            self._reply(deployment, callback, outcome, ())
+        except Exception as exc:
+            self._bug(deployment, callback, exc)
+        return None
+
+    def _accept(self) -> tuple[Deployment, wire.Callback] | None:
+        """The deployment and callback of a usable request; else refuse it and give None."""
+        router = self.router
+        path = self.request.path
+        table = router.tables.get(path) or router.tables.get(normalize_path(path))
+        if table is None:
+            self._refuse(404, f"no flow is served at {path}; POST to {router.paths()}")
+            return None
+        auth_header = self.request.headers.get("Authorization")
+        uniform, auth = table.uniform, table.auth
+        if uniform and auth is not None and not auth.check(auth_header):
+            self._unauthorized()
+            return None
+        media, charset = _media_type(self.request.headers.get("Content-Type"))
+        if media != JSON_TYPE or charset not in ("", "utf-8", "utf8"):
+            got = self.request.headers.get("Content-Type") or "none"
+            self._refuse(415, f"Content-Type must be application/json, got {got}")
+            return None
+        if self._size > router.max_body_bytes:
+            self._refuse(413, f"body is {self._size} bytes; the limit is {router.max_body_bytes}")
+            return None
+        try:
+            callback = wire.parse_callback(b"".join(self._chunks))
+        except CallbackError as exc:
+            self._refuse(exc.status, str(exc))
+            return None
+        deployment = table.route(callback.app)
+        if deployment is None:
+            self._refuse(404, f"no flow for app {callback.app!r} at {path}", callback=callback)
+            return None
+        if not uniform and deployment.auth is not None and not deployment.auth.check(auth_header):
+            self._unauthorized(callback)
+            return None
+        return deployment, callback
+
+    async def _with_effects(
+        self, deployment: Deployment, callback: wire.Callback, outcome: engine.Outcome
+    ) -> None:
+        notes: list[str] = []
+        try:
+            while isinstance(outcome, engine.EffectNeeded):
+                result = await self._perform(outcome.effect, notes)
+                outcome = engine.resume(outcome, result, now=time.time())
+            self._reply(deployment, callback, outcome, tuple(notes))
+        except Exception as exc:
+            self._bug(deployment, callback, exc, tuple(notes))
+
+    async def _perform(self, effect: Effect, notes: list[str]) -> EffectResult:
+        """Perform *effect* within what is left of the answer budget."""
+        left_ms = self.router.answer_budget_ms - (time.perf_counter() - self._started) * 1000
+        if left_ms < MIN_EFFECT_MS:
+            result = EffectResult(timed_out=True)
+            notes.append(describe_effect(effect, result, 0.0) + " [no time left]")
+            return result
+        if effect.timeout_ms > left_ms:
+            effect = replace(effect, timeout_ms=int(left_ms))
+        began = time.perf_counter()
+        try:
+            result = await asyncio.wait_for(
+                effect_runner.perform_async(effect, client=self.router.http_client()),
+                (effect.timeout_ms + EFFECT_GRACE_MS) / 1000,
+            )
+        except TimeoutError:
+            result = EffectResult(timed_out=True)
+        except Exception as exc:  # the runner should not raise; if it does, the node sees why
+            result = EffectResult(error=f"{type(exc).__name__}: {exc}")
+        notes.append(describe_effect(effect, result, (time.perf_counter() - began) * 1000))
+        return result
+
+    # -- answers ------------------------------------------------------------------------------
+
+    def _reply(
+        self,
+        deployment: Deployment,
+        callback: wire.Callback,
+        reply: engine.Reply,
+        effects: tuple[str, ...],
+    ) -> None:
+        body = reply.body
+        if body:
+            self.set_header("Content-Type", JSON_TYPE)
+            self.write(body)
+        else:  # HANGUP and never-answered calls: 200, empty
+            self.clear_header("Content-Type")
+        latency_ms = (time.perf_counter() - self._started) * 1000
+        self.finish()
+        trace = reply.trace
+        router = self.router
+        callid = callback.callid
+        if callback.call_status in _ENDED:
+            router.call_ended(callid, deployment)
+        else:
+            router.call_seen(
+                callid,
+                callback.app,
+                deployment.program,
+                trace.version,
+                trace.node,
+                trace.path,
+                self._arrived,
+            )
+        if trace.error:
+            logger.warning("call %s (app %s): %s", callid, callback.app, trace.error)
+        elif trace.warning:
+            logger.warning("call %s (app %s): %s", callid, callback.app, trace.warning)
+        elif logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "call %s %s %s -> %s [%s] %.1fms",
+                callid,
+                callback.call_status,
+                callback.command or "(first)",
+                reply.answer.command.name if reply.answer else "(empty)",
+                " > ".join(trace.path),
+                latency_ms,
+            )
+        version = trace.version or deployment.program.version
+        self.router.events.append(
+            Event(
+                time=self._arrived,
+                callid=callid,
+                app=callback.app,
+                call_status=callback.call_status,
+                command=callback.command,
+                command_result=callback.command_result,
+                command_error=callback.command_error,
+                answered=reply.answer.command.name if reply.answer is not None else None,
+                node=trace.node,
+                path=trace.path,
+                error=trace.error,
+                warning=trace.warning,
+                effects=effects,
+                latency_ms=latency_ms,
+                status=200,
+                flow=(deployment.versions.get(version) or deployment.program).name,
+                version=version,
+            )
+        )
+
+    def _bug(
+        self,
+        deployment: Deployment,
+        callback: wire.Callback,
+        exc: Exception,
+        effects: tuple[str, ...] = (),
+    ) -> None:
+        """Our own failure during a live call: log it, answer with the engine's fallback."""
+        logger.exception("call %s (app %s): server error", callback.callid, callback.app)
+        reason = f"server error: {type(exc).__name__}: {exc}"
+        if self._finished:
+            return
+        self.clear()
+        reply = engine.fallback(
+            deployment.program, callback, config=self.router.config, now=time.time(), reason=reason
+        )
+        self._reply(deployment, callback, reply, effects)
+
+    def _refuse(
+        self,
+        status: int,
+        reason: str,
+        *,
+        callback: wire.Callback | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """A request that is not a usable callback: *status* and one line saying why."""
+        self.set_status(status)
+        for name, value in (headers or {}).items():
+            self.set_header(name, value)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        latency_ms = (time.perf_counter() - self._started) * 1000
+        self.finish(reason + "\n")
+        logger.info(
+            "refused %s %s from %s: %d %s",
+            self.request.method,
+            self.request.path,
+            self.request.remote_ip,
+            status,
+            reason,
+        )
+        self.router.events.append(
+            Event(
+                time=self._arrived,
+                callid=callback.callid if callback else None,
+                app=callback.app if callback else None,
+                call_status=callback.call_status if callback else None,
+                command=callback.command if callback else "",
+                error=reason,
+                latency_ms=latency_ms,
+                status=status,
+            )
+        )
+
+    def _unauthorized(self, callback: wire.Callback | None = None) -> None:
+        given = "wrong credentials" if self.request.headers.get("Authorization") else "none given"
+        self._refuse(
+            401,
+            f"HTTP Basic credentials of the REALTIME10 app required ({given})",
+            callback=callback,
+            headers={"WWW-Authenticate": 'Basic realm="flowbuilder", charset="UTF-8"'},
+        )
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Tornado's own refusals (other methods, a bug outside a live call): one line too."""
+        if status_code == 405:
+            self.set_header("Allow", "POST")
+            reason = (
+                f"{self.request.method} is not allowed: this is a CALLR REAL-TIME callback URL, "
+                "POST a callback as JSON"
+            )
+        else:
+            reason = self._reason
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(reason + "\n")
+        self.router.events.append(
+            Event(
+                time=self._arrived,
+                error=reason,
+                latency_ms=(time.perf_counter() - self._started) * 1000,
+                status=status_code,
+            )
+        )
+
+    def on_finish(self) -> None:
+        self._done()
+
+    def on_connection_close(self) -> None:
+        super().on_connection_close()  # unblocks a body still being awaited
+        self._done()
+
+    def _done(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.router.in_flight -= 1
+
+
+def _no_access_log(handler: RequestHandler) -> None:
+    """Every request already becomes an Event (and a log line when it matters)."""
+
+
+def make_app(router: Router) -> Application:
+    """The Tornado application: every path goes to the handler, which routes by path and app."""
+    return Application(
+        [(r"/.*", CallbackHandler, {"router": router})],
+        log_function=_no_access_log,
+        compress_response=False,
+    )
