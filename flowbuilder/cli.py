@@ -7,10 +7,16 @@ Bad arguments or files print one line to stderr and exit non-zero, never a trace
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from flowbuilder.errors import FlowbuilderError
+from flowbuilder.errors import ExportError, FlowbuilderError, FlowError, ScenarioError
+
+if TYPE_CHECKING:
+    from flowbuilder.flow import Flow
+    from flowbuilder.phone import Script
 
 DEMO_CALLS: list[tuple[str, dict[str, object]]] = [
     ("caller presses 1 for sales; the sales team answers", {"presses": ["1"]}),
@@ -37,6 +43,195 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- flows: export, validate, diff, simulate, test ---------------------------------------------
+
+
+def _load_flow(path: str) -> Flow:
+    """A saved .json flow or an exported .py module; any problem is one FlowbuilderError line."""
+    from flowbuilder.export import load
+
+    try:
+        return load(path)
+    except FlowbuilderError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ExportError(f"{path}: not a flow file ({type(exc).__name__}: {exc})") from None
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from flowbuilder.export import export
+    from flowbuilder.export.svg import to_svg
+
+    flow = _load_flow(args.flow)
+    if args.highlight and args.highlight not in flow:
+        raise ExportError(f"--highlight: no node {args.highlight!r} in {args.flow}")
+    if args.to == "svg":
+        text = to_svg(
+            flow, highlight=args.highlight, path=args.path.split(",") if args.path else None
+        )
+    else:
+        text = export(flow, args.to)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+    except OSError as exc:
+        raise ExportError(f"{args.output}: cannot write: {exc.strerror}") from None
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from flowbuilder.validate import validate
+
+    flow = _load_flow(args.flow)
+    issues = validate(flow)
+    if args.json:
+        print(json.dumps([i.to_json() for i in issues], indent=2, ensure_ascii=False))
+    else:
+        for issue in issues:
+            print(f"{args.flow}: {issue}")
+    errors = sum(i.severity == "error" for i in issues)
+    warnings = len(issues) - errors
+    if not args.json:
+        counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+        print(f"{args.flow}: {'invalid' if errors else 'valid'} ({counts})")
+    return 1 if errors else 0
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    try:
+        a, b = _load_flow(args.a), _load_flow(args.b)
+    except FlowbuilderError as exc:  # like diff(1): 2 means trouble, 1 means different
+        print(f"flowbuilder diff: {exc}", file=sys.stderr)
+        return 2
+    difference = a.diff(b)
+    print(difference)
+    return 1 if difference else 0
+
+
+def _script(args: argparse.Namespace) -> Script:
+    from flowbuilder.phone import Script
+
+    try:
+        return Script(
+            presses=list(args.presses or []),
+            dial=list(args.dial or []),
+            hangup_after=args.hangup_after,
+        )
+    except ValueError as exc:
+        raise FlowError(f"script: {exc}") from None
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from flowbuilder.simulate import simulate
+
+    flow = _load_flow(args.flow)
+    transcript = simulate(
+        flow,
+        _script(args),
+        caller=args.caller,
+        number=args.number,
+        direction="outbound" if args.outbound else "inbound",
+    )
+    print(transcript.dumps() if args.json else transcript)
+    return 0
+
+
+def _cmd_test(args: argparse.Namespace) -> int:
+    from flowbuilder import scenarios
+
+    flow = _load_flow(args.flow)
+    cases = scenarios.load(args.scenarios)
+    if args.k:
+        cases = [c for c in cases if args.k in c.name]
+        if not cases:
+            raise ScenarioError(f"{args.scenarios}: no scenario name contains {args.k!r}")
+    results = scenarios.run(flow, cases)
+    print(scenarios.report(results))
+    return 0 if all(r.passed for r in results) else 1
+
+
+def _add_flow_commands(sub: Any) -> None:
+    flow_help = "a saved flow (.json) or an exported module (.py)"
+
+    export = sub.add_parser(
+        "export",
+        help="write a flow as a Python module, JSON, Mermaid or SVG",
+        description="Write FLOW in another format, to stdout or to -o PATH.",
+    )
+    export.add_argument("flow", metavar="FLOW", help=flow_help)
+    export.add_argument(
+        "--to", required=True, choices=["py", "json", "mermaid", "svg"], help="output format"
+    )
+    export.add_argument("-o", "--output", metavar="PATH", help="file to write (default: stdout)")
+    export.add_argument("--highlight", metavar="NODE", help="svg: outline this node")
+    export.add_argument("--path", metavar="A,B,...", help="svg: draw this path of node ids")
+    export.set_defaults(func=_cmd_export)
+
+    check = sub.add_parser(
+        "validate",
+        help="check a flow; exit 1 when it has errors",
+        description="Print every problem of FLOW, one line each (node and field); "
+        "exit 1 when there are errors, 0 when there are only warnings or none.",
+    )
+    check.add_argument("flow", metavar="FLOW", help=flow_help)
+    check.add_argument("--json", action="store_true", help="print the issues as JSON")
+    check.set_defaults(func=_cmd_validate)
+
+    diff = sub.add_parser(
+        "diff",
+        help="what changed between two flows (logic, not layout)",
+        description="Print the changes from flow A to flow B, layout ignored. Exit status as "
+        "diff(1): 0 when they are the same, 1 when they differ, 2 on trouble.",
+    )
+    diff.add_argument("a", metavar="A", help=flow_help)
+    diff.add_argument("b", metavar="B", help=flow_help)
+    diff.set_defaults(func=_cmd_diff)
+
+    sim = sub.add_parser(
+        "simulate",
+        help="place one simulated call through a flow and print its transcript",
+        description="Simulate one call: the caller presses the given keys at each prompt, in "
+        "order (--silence stays silent at one); prints what was heard and the path taken.",
+    )
+    sim.add_argument("flow", metavar="FLOW", help=flow_help)
+    sim.add_argument(
+        "--press", dest="presses", action="append", metavar="DIGITS", help="keys for one prompt"
+    )
+    sim.add_argument(
+        "--silence",
+        dest="presses",
+        action="append_const",
+        const=None,
+        help="stay silent at one prompt",
+    )
+    sim.add_argument(
+        "--dial",
+        action="append",
+        metavar="STATUS",
+        help="what a dialled target does: ANSWER, BUSY, NOANSWER, ... (one per target, in order)",
+    )
+    sim.add_argument("--hangup-after", type=int, metavar="N", help="hang up during command N")
+    sim.add_argument("--caller", default="+33612345678", help="the caller's number")
+    sim.add_argument("--number", default="+33912345678", help="the number called")
+    sim.add_argument("--outbound", action="store_true", help="an outbound call to --number")
+    sim.add_argument("--json", action="store_true", help="print the transcript as JSON")
+    sim.set_defaults(func=_cmd_simulate)
+
+    test = sub.add_parser(
+        "test",
+        help="run a flow's scenarios (a JSON file); exit 1 when one fails",
+        description="Run each scenario of SCENARIOS (see flowbuilder.scenarios) against FLOW "
+        "and print one line per scenario, then 'N passed, N failed'.",
+    )
+    test.add_argument("flow", metavar="FLOW", help=flow_help)
+    test.add_argument("scenarios", metavar="SCENARIOS", help="a scenarios file (.json)")
+    test.add_argument("-k", metavar="TEXT", help="only scenarios whose name contains TEXT")
+    test.set_defaults(func=_cmd_test)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowbuilder",
@@ -46,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="simulate calls through the sample support-line IVR")
     demo.set_defaults(func=_cmd_demo)
+    _add_flow_commands(sub)
 
     return parser
 

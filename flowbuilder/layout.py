@@ -3,9 +3,9 @@
 Used where a flow has no saved layout: the SVG export and the builder's canvas. Calls go left to
 right: a node sits one layer right of the furthest node that leads to it (longest path from the
 entry, with loops broken where a depth-first walk from the entry meets them), and nodes in a layer
-are ordered by the average height of the ports leading to them, to keep edges from crossing. The result
-is deterministic (same flow, same positions) and in canvas pixels, the top-left corner of each
-node, like ``Flow.move()``.
+are ordered by the average height of the ports leading to them, to keep edges from crossing. The
+result is deterministic (same flow, same positions) and in canvas pixels, the top-left corner of
+each node, like ``Flow.move()``.
 
 >>> from flowbuilder.flow import Flow
 >>> flow = (Flow("x").add("a", "play", prompt="Hi").add("b", "hangup").add("c", "hangup")
@@ -70,7 +70,7 @@ def layers(flow: Flow) -> list[list[str]]:
     simple = nx.DiGraph()
     simple.add_nodes_from(flow)
     simple.add_edges_from((u, v) for u, v in flow.graph.edges() if u != v)
-    roots = [r for r in (flow.entry, flow.settings.get("on_error")) if r in simple]
+    roots = [str(r) for r in (flow.entry, flow.settings.get("on_error")) if r in simple]
     roots += [n for n in sorted(simple) if simple.in_degree(n) == 0 and n not in roots]
     roots += sorted(simple)  # whatever sits only on loops unreachable from the entry
     dag = simple.copy()

@@ -236,7 +236,10 @@ def _node_table(flow: Flow) -> list[str]:
             )
         )
     header = ("id", "kind", "label")
-    widths = [max([_text.width(r[i]) for r in rows] + [len(header[i])]) for i in range(len(header))]
+    widths = [
+        max([_text.width(cells[i]) for *cells, _ in rows] + [len(header[i])])
+        for i in range(len(header))
+    ]
     room = LINE_LENGTH - 8 - len(INDENT) - sum(widths) - 2 * len(widths)
 
     def line(cells: tuple[str, str, str], last: str) -> str:

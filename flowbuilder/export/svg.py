@@ -143,14 +143,7 @@ def to_svg(
     if flow.description:
         out.append(f"<desc>{_xml(visible(flow.description, one_line=False))}</desc>")
     out.append(
-        "<defs>"
-        f'<marker id="{uid}-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" '
-        f'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        f'fill="{EDGE_COLOR}"/></marker>'
-        f'<marker id="{uid}-arrow-hot" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" '
-        f'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        f'fill="{ACCENT}"/></marker>'
-        "</defs>"
+        f"<defs>{_marker(uid + '-arrow', EDGE_COLOR)}{_marker(uid + '-arrow-hot', ACCENT)}</defs>"
     )
     out.append(f'<rect x="{left:.1f}" y="{top:.1f}" width="{w:.1f}" height="{h:.1f}" fill="#fff"/>')
 
@@ -198,6 +191,14 @@ def to_svg(
         out.append(_node(flow, node_id, pos[node_id], highlight, path_nodes, dim))
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _marker(marker_id: str, color: str) -> str:
+    return (
+        f'<marker id="{marker_id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" '
+        'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        f'<path d="M0,0 L10,5 L0,10 z" fill="{color}"/></marker>'
+    )
 
 
 def _port_y(top: float, index: int) -> float:
