@@ -101,6 +101,8 @@ class CallSetup:
     request_hash: str | None = None
     cdr_field: str = ""
     date_started: str = "2026-01-01 00:00:00"
+    # outbound: how long CALLR lets the callee ring (the target's ``timeout``); None = no limit
+    ring_timeout_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -298,10 +300,15 @@ class SimulatedCall:
 
     def start(self) -> NextPost:
         """The first POST: the call is up, or (outbound) it never got answered."""
-        never = NEVER_ANSWERED.get(self.script.answer)
+        mode, limit = self.script.answer, self.setup.ring_timeout_s
+        if mode == "answer" and limit is not None and self.script.answer_after_s > limit:
+            mode = "no_answer"  # it rang out before the callee picked up
+        never = NEVER_ANSWERED.get(mode)
         if self.direction == "outbound" and never:
-            ring = self.script.answer_after_s if never == wire.NOANSWER else 1.0
-            self.transcript.add(self.clock + ring, "status", f"callee: {self.script.answer}")
+            ring = 1.0
+            if never == wire.NOANSWER:
+                ring = self.script.answer_after_s if limit is None else limit
+            self.transcript.add(self.clock + ring, "status", f"callee: {mode}")
             self._finish(never.lower(), "")
             return self._post(status=never, delay_s=ring)
         delay = self.script.answer_after_s if self.direction == "outbound" else 0.0
@@ -314,6 +321,27 @@ class SimulatedCall:
         self.transcript.add(self.clock, "error", reason)
         self._finish("failed", reason)
         self.ended = True
+
+    def interrupt(self, pending: NextPost, after_s: float, reason: str) -> NextPost:
+        """The call is hung up from outside (``calls.hangup``) *after_s* into the command that
+        *pending* would report: a HANGUP POST with no result replaces *pending*, and what the
+        command would have done after that moment is dropped from the transcript."""
+        if pending.final:
+            return pending
+        cut = self.clock - pending.delay_s + max(0.0, min(after_s, pending.delay_s))
+        events = self.transcript.events
+        last_post = max(i for i, e in enumerate(events) if e.kind == "post")
+        events[:] = [e for i, e in enumerate(events) if i != last_post and e.t <= round(cut, 3)]
+        self.clock = cut
+        self.transcript.add(cut, "hangup", reason)
+        self._finish("hung up", reason)
+        cb = pending.callback
+        return self._post(
+            command=cb.command,
+            command_id=cb.command_id,
+            status=wire.HANGUP,
+            variables=cb.variables,
+        )
 
     def on_answer(
         self, answer: wire.Answer | None, *, latency_ms: float | None = None
