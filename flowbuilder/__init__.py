@@ -6,6 +6,8 @@
 'hi'
 """
 
+from flowbuilder.callr.rpc import AsyncCallrClient, CallrClient
+from flowbuilder.callr.types import App, Did
 from flowbuilder.compiler import Program, compile
 from flowbuilder.engine import EngineConfig
 from flowbuilder.errors import (
@@ -26,6 +28,7 @@ from flowbuilder.errors import (
 from flowbuilder.flow import Flow, FlowDiff
 from flowbuilder.nodes import kinds
 from flowbuilder.phone import Script, Transcript
+from flowbuilder.sandbox import Sandbox
 from flowbuilder.server import serve
 from flowbuilder.simulate import simulate
 from flowbuilder.validate import Issue, validate
@@ -33,13 +36,17 @@ from flowbuilder.validate import Issue, validate
 __version__ = "0.1.0"
 
 __all__ = [
+    "App",
+    "AsyncCallrClient",
     "CallbackAuthError",
     "CallbackError",
     "CallrApiError",
     "CallrAuthError",
+    "CallrClient",
     "CallrError",
     "CallrProtocolError",
     "CallrTransportError",
+    "Did",
     "EngineConfig",
     "ExportError",
     "Flow",
@@ -50,6 +57,7 @@ __all__ = [
     "Issue",
     "NodeConfigError",
     "Program",
+    "Sandbox",
     "Script",
     "Transcript",
     "UnknownNodeKindError",
