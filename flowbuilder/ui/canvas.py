@@ -1,0 +1,75 @@
+"""The canvas widget: an anywidget whose ES module (``canvas.js``) draws the flow.
+
+It holds the flow as data in synced traits and knows nothing of :class:`~flowbuilder.flow.Flow`:
+the page sends user actions as custom messages (``{"action": "move", "node": ..., "x": ...,
+"y": ...}``) and whoever listens with :meth:`FlowCanvas.on_action` applies them, usually the
+:class:`~flowbuilder.ui.builder.Builder`.
+
+Actions the page sends: ``select`` (``node`` or ``edge`` [source, outcome], or neither to
+clear), ``move`` (node, x, y), ``connect`` (source, outcome, target), ``disconnect`` (source,
+outcome), ``delete`` (node), ``add`` (kind, x, y), ``undo``, ``redo``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+HERE = Path(__file__).parent
+ACTIONS = frozenset({"select", "move", "connect", "disconnect", "delete", "add", "undo", "redo"})
+
+ActionHandler = Callable[[dict[str, Any]], None]
+
+
+class FlowCanvas(anywidget.AnyWidget):
+    """SVG canvas of a call flow: nodes, ports, edges, palette, zoom and pan."""
+
+    _esm = HERE / "canvas.js"
+    _css = HERE / "canvas.css"
+
+    nodes: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    edges: traitlets.List[list[str]] = traitlets.List().tag(sync=True)
+    entry = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+    issues = traitlets.Dict().tag(sync=True)
+    selection = traitlets.Dict().tag(sync=True)
+    highlight = traitlets.Dict().tag(sync=True)
+    kinds: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    height = traitlets.Int(560).tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._action_handlers: list[ActionHandler] = []
+        self.on_msg(self._receive)
+
+    def on_action(self, handler: ActionHandler) -> Callable[[], None]:
+        """Call *handler* with each user action from the page; returns a function that stops."""
+        self._action_handlers.append(handler)
+
+        def stop() -> None:
+            if handler in self._action_handlers:
+                self._action_handlers.remove(handler)
+
+        return stop
+
+    def _receive(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
+        if isinstance(content, dict) and content.get("action") in ACTIONS:
+            for handler in list(self._action_handlers):
+                handler(content)
+
+    # -- commands to the page (every open view) ---------------------------------------------
+
+    def fit(self) -> None:
+        """Zoom and pan so the whole flow is in view."""
+        self.send({"action": "fit"})
+
+    def focus(self, node_id: str) -> None:
+        """Pan so *node_id* is in the middle of the view."""
+        self.send({"action": "focus", "node": node_id})
+
+    def notice(self, text: str, level: str = "info") -> None:
+        """Show a short message over the canvas (``level`` info or error)."""
+        self.send({"action": "notice", "text": text, "level": level})

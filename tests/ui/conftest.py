@@ -1,0 +1,164 @@
+"""Fixtures for the builder's tests: a private JupyterLab server and headless Chromium.
+
+The setup follows the project's notebook recipe: JupyterLab on a free loopback port with no
+news, update or extension-manager queries; Debian's chromium driven by Playwright's sync API
+(never ``playwright install``); every request off 127.0.0.1 is recorded so tests can assert the
+page made none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+LAB_SETTINGS = {
+    # no "get notified about Jupyter news?" toast, no update check
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+    # every cell stays in the DOM, so off-screen outputs can be located
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+}
+ARTIFACTS = Path(os.environ.get("NB_ARTIFACTS", "test-artifacts"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    root.mkdir()
+    settings = base / "settings"
+    for name, value in LAB_SETTINGS.items():
+        plugin, _, file = name.partition("/")
+        path = settings / plugin / file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+    labconfig = base / "config" / "labconfig"
+    labconfig.mkdir(parents=True)
+    (labconfig / "page_config.json").write_text('{"buildCheck": false, "buildAvailable": false}')
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(base / "config"),
+        JUPYTER_DATA_DIR=str(base / "data"),
+        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
+        IPYTHONDIR=str(base / "ipython"),
+    )
+    port, token = _free_port(), secrets.token_hex(16)
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.allow_root=True",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ]
+    log = open(base / "server.log", "wb")  # noqa: SIM115  (closed after the server stops)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"jupyter lab exited {proc.returncode}:\n{(base / 'server.log').read_text()}"
+                )
+            try:
+                req = urllib.request.Request(
+                    f"{url}/api/status", headers={"Authorization": f"token {token}"}
+                )
+                with urllib.request.urlopen(req, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    "jupyter lab did not start:\n" + (base / "server.log").read_text()
+                )
+            time.sleep(0.1)
+        print(f"\n[timing] jupyterlab startup {time.perf_counter() - t0:.2f}s")
+        yield SimpleNamespace(url=url, token=token, root=root, proc=proc, log=base / "server.log")
+    finally:
+        proc.terminate()  # SIGTERM: the server shuts its kernels down
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_api.sync_playwright() as p:
+        # no --user-data-dir: launch() refuses it and uses a fresh profile anyway
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
+    pg = ctx.new_page()
+    pg.js_errors, pg.external_requests = [], []
+    pg.on("pageerror", lambda e: pg.js_errors.append(str(e)))
+    # anywidget loads its ESM from a blob: URL; anything else off-host is a leak
+    pg.on(
+        "request",
+        lambda r: (
+            r.url.startswith(("http://127.0.0.1", "blob:", "data:"))
+            or pg.external_requests.append(r.url)
+        ),
+    )
+    yield pg
+    ctx.close()
