@@ -61,7 +61,11 @@ class FlowValidationError(FlowError):
         first = errors[0] if errors else None
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         text = f"{first}{more}" if first else "flow is invalid"
-        super().__init__(text, node_id=first.node_id if first else None)
+        # the text already says where; FlowError would prefix it a second time
+        FlowbuilderError.__init__(self, text)
+        self.node_id = first.node_id if first else None
+        self.field = first.field if first else None
+        self.reason = text
 
 
 class ExportError(FlowbuilderError):

@@ -196,6 +196,7 @@ class Transcript:
             "recorded": "⏺",
             "hangup": "☎",
             "error": "⚠",
+            "warning": "⚠",
             "status": "•",
         }
         for e in self.events:

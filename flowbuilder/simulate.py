@@ -74,6 +74,8 @@ def simulate(
         call.transcript.path.extend(reply.trace.path)
         if reply.trace.error:
             call.transcript.add(call.clock, "error", reply.trace.error)
+        if reply.trace.warning:
+            call.transcript.add(call.clock, "warning", reply.trace.warning)
         if post.final:
             break
         answer = wire.parse_answer(reply.body) if reply.answer is not None else None
