@@ -49,6 +49,7 @@ Use HTTPS and a password: the callback carries the caller's number. The CLI:
 secret from ``FLOWBUILDER_PASSWORD``/``FLOWBUILDER_SECRET`` or the options).
 """
 
+from flowbuilder.server.command import main
 from flowbuilder.server.events import Event, EventLog
 from flowbuilder.server.routing import ActiveCall
 from flowbuilder.server.runner import (
@@ -67,6 +68,7 @@ __all__ = [
     "Event",
     "EventLog",
     "ServerHandle",
+    "main",
     "running_servers",
     "serve",
     "stop_all",

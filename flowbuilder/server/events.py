@@ -112,8 +112,18 @@ class EventLog:
         return self._events.maxlen or 0
 
     def append(self, event: Event) -> None:
+        """Keep *event* and tell the subscribers."""
+        self.record(event)
+        self.publish(event)
+
+    def record(self, event: Event) -> None:
+        """Keep *event* (the server does this before answering, so a client that got its answer
+        finds the event in the log)."""
         with self._lock:
             self._events.append(event)
+
+    def publish(self, event: Event) -> None:
+        """Call every subscriber with *event* (the server does this after answering)."""
         for subscriber in self._subscribers:
             try:
                 subscriber(event)

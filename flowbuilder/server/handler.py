@@ -205,10 +205,10 @@ class CallbackHandler(RequestHandler):
         else:  # HANGUP and never-answered calls: 200, empty
             self.clear_header("Content-Type")
         latency_ms = (time.perf_counter() - self._started) * 1000
-        self.finish()
         trace = reply.trace
         router = self.router
         callid = callback.callid
+        # the books are kept before the answer leaves: a client that has its answer sees them
         if callback.call_status in _ENDED:
             router.call_ended(callid, deployment)
         else:
@@ -221,42 +221,36 @@ class CallbackHandler(RequestHandler):
                 trace.path,
                 self._arrived,
             )
+        version = trace.version or deployment.program.version
+        event = Event(
+            time=self._arrived,
+            callid=callid,
+            app=callback.app,
+            call_status=callback.call_status,
+            command=callback.command,
+            command_result=callback.command_result,
+            command_error=callback.command_error,
+            answered=reply.answer.command.name if reply.answer is not None else None,
+            node=trace.node,
+            path=trace.path,
+            error=trace.error,
+            warning=trace.warning,
+            effects=effects,
+            latency_ms=latency_ms,
+            status=200,
+            flow=(deployment.versions.get(version) or deployment.program).name,
+            version=version,
+        )
+        router.events.record(event)
+        self.finish()
+        # after the answer has left: subscribers and logging never delay CALLR
+        router.events.publish(event)
         if trace.error:
             logger.warning("call %s (app %s): %s", callid, callback.app, trace.error)
         elif trace.warning:
             logger.warning("call %s (app %s): %s", callid, callback.app, trace.warning)
         elif logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "call %s %s %s -> %s [%s] %.1fms",
-                callid,
-                callback.call_status,
-                callback.command or "(first)",
-                reply.answer.command.name if reply.answer else "(empty)",
-                " > ".join(trace.path),
-                latency_ms,
-            )
-        version = trace.version or deployment.program.version
-        self.router.events.append(
-            Event(
-                time=self._arrived,
-                callid=callid,
-                app=callback.app,
-                call_status=callback.call_status,
-                command=callback.command,
-                command_result=callback.command_result,
-                command_error=callback.command_error,
-                answered=reply.answer.command.name if reply.answer is not None else None,
-                node=trace.node,
-                path=trace.path,
-                error=trace.error,
-                warning=trace.warning,
-                effects=effects,
-                latency_ms=latency_ms,
-                status=200,
-                flow=(deployment.versions.get(version) or deployment.program).name,
-                version=version,
-            )
-        )
+            logger.debug("%s", event)
 
     def _bug(
         self,
@@ -274,7 +268,14 @@ class CallbackHandler(RequestHandler):
         reply = engine.fallback(
             deployment.program, callback, config=self.router.config, now=time.time(), reason=reason
         )
-        self._reply(deployment, callback, reply, effects)
+        try:
+            self._reply(deployment, callback, reply, effects)
+        except Exception:  # even the books failed: the answer still goes out
+            logger.exception("call %s: server error while answering", callback.callid)
+            if not self._finished:
+                self.clear()
+                self.set_header("Content-Type", JSON_TYPE)
+                self.finish(reply.body)
 
     def _refuse(
         self,
@@ -289,8 +290,19 @@ class CallbackHandler(RequestHandler):
         for name, value in (headers or {}).items():
             self.set_header(name, value)
         self.set_header("Content-Type", "text/plain; charset=utf-8")
-        latency_ms = (time.perf_counter() - self._started) * 1000
+        event = Event(
+            time=self._arrived,
+            callid=callback.callid if callback else None,
+            app=callback.app if callback else None,
+            call_status=callback.call_status if callback else None,
+            command=callback.command if callback else "",
+            error=reason,
+            latency_ms=(time.perf_counter() - self._started) * 1000,
+            status=status,
+        )
+        self.router.events.record(event)
         self.finish(reason + "\n")
+        self.router.events.publish(event)
         logger.info(
             "refused %s %s from %s: %d %s",
             self.request.method,
@@ -298,18 +310,6 @@ class CallbackHandler(RequestHandler):
             self.request.remote_ip,
             status,
             reason,
-        )
-        self.router.events.append(
-            Event(
-                time=self._arrived,
-                callid=callback.callid if callback else None,
-                app=callback.app if callback else None,
-                call_status=callback.call_status if callback else None,
-                command=callback.command if callback else "",
-                error=reason,
-                latency_ms=latency_ms,
-                status=status,
-            )
         )
 
     def _unauthorized(self, callback: wire.Callback | None = None) -> None:
@@ -332,15 +332,15 @@ class CallbackHandler(RequestHandler):
         else:
             reason = self._reason
         self.set_header("Content-Type", "text/plain; charset=utf-8")
-        self.finish(reason + "\n")
-        self.router.events.append(
-            Event(
-                time=self._arrived,
-                error=reason,
-                latency_ms=(time.perf_counter() - self._started) * 1000,
-                status=status_code,
-            )
+        event = Event(
+            time=self._arrived,
+            error=reason,
+            latency_ms=(time.perf_counter() - self._started) * 1000,
+            status=status_code,
         )
+        self.router.events.record(event)
+        self.finish(reason + "\n")
+        self.router.events.publish(event)
 
     def on_finish(self) -> None:
         self._done()

@@ -10,18 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from flowbuilder.compiler import Program, compile
-from flowbuilder.errors import FlowError
+from flowbuilder.errors import FlowbuilderError, FlowError
 from flowbuilder.flow import Flow
 
 Servable = Flow | Program | str | os.PathLike[str]
-#: names looked up, in order, in an exported Python module
-MODULE_NAMES = ("FLOW", "flow", "make_flow", "PROGRAM", "program")
+#: names looked up, in order, in a Python module (an exported one has make_flow and FLOW)
+MODULE_NAMES = ("make_flow", "FLOW", "flow", "PROGRAM", "program")
 
 
 def load_flow(path: str | os.PathLike[str]) -> Flow | Program:
     """A saved JSON flow (``Flow.load``) or a Python module exporting one.
 
-    A module may hold ``FLOW``/``flow`` (a Flow, its dict, or a Program), or ``make_flow()``.
+    A module may define ``make_flow()``, or ``FLOW``/``flow`` (a Flow, its dict, or a Program).
+    Importing a module runs its code: serve only files you trust.
     """
     path = Path(path)
     if path.suffix == ".py":
@@ -30,11 +31,7 @@ def load_flow(path: str | os.PathLike[str]) -> Flow | Program:
 
 
 def _from_module(path: Path) -> Flow | Program:
-    from_module = getattr(Flow, "from_module", None)  # the exporter's loader, when present
-    if callable(from_module):
-        loaded = from_module(path)
-        if isinstance(loaded, Flow | Program):
-            return loaded
+    """Like the exporter's loader (``Flow.from_module``), but also takes hand-written modules."""
     if not path.is_file():
         raise FlowError(f"{path}: no such file")
     name = f"_flowbuilder_served_{abs(hash(str(path.resolve())))}"
@@ -45,19 +42,24 @@ def _from_module(path: Path) -> Flow | Program:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
+        for attr in MODULE_NAMES:
+            value: Any = getattr(module, attr, None)
+            if value is None:
+                continue
+            if callable(value) and not isinstance(value, Flow | Program):
+                value = value()
+            if isinstance(value, Mapping):
+                value = Flow.from_dict(value, source=str(path))
+            if isinstance(value, Flow | Program):
+                return value
+    except FlowbuilderError:
+        raise
+    except SyntaxError as exc:
+        raise FlowError(f"{path}:{exc.lineno}: cannot import: {exc.msg}") from None
     except Exception as exc:
+        raise FlowError(f"{path}: cannot import: {type(exc).__name__}: {exc}") from None
+    finally:
         sys.modules.pop(name, None)
-        raise FlowError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from None
-    for attr in MODULE_NAMES:
-        value: Any = getattr(module, attr, None)
-        if value is None:
-            continue
-        if callable(value) and not isinstance(value, Flow | Program):
-            value = value()
-        if isinstance(value, Mapping):
-            value = Flow.from_dict(value, source=str(path))
-        if isinstance(value, Flow | Program):
-            return value
     raise FlowError(f"{path}: defines none of {', '.join(MODULE_NAMES)} holding a flow")
 
 

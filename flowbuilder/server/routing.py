@@ -223,18 +223,14 @@ class Router:
         return ", ".join(sorted(self.tables)) or "(nothing served)"
 
     def find(self, *, app: str | None, path: str | None) -> Deployment:
-        """The deployment serving *app* at *path*; either may be omitted when unambiguous."""
-        found = [
-            d
-            for d in self.deployments()
-            if (path is None or d.path == path) and (app is None or d.app == app)
-        ]
+        """The deployment answering *app* at *path*; with no app, the one for any app."""
+        here = [d for d in self.deployments() if path is None or d.path == path]
+        if app is not None:
+            found = [d for d in here if d.app == app] or [d for d in here if d.app is None]
+        else:
+            found = here if len(here) == 1 else [d for d in here if d.app is None]
         if len(found) == 1:
             return found[0]
-        if app is not None and not found:  # an app served by the any-app deployment
-            found = [d for d in self.deployments() if d.app is None and path in (None, d.path)]
-            if len(found) == 1:
-                return found[0]
         served = ", ".join(d.describe() for d in self.deployments()) or "nothing"
         if not found:
             raise KeyError(f"no flow served for app={app!r} path={path!r}; serving {served}")

@@ -1,0 +1,159 @@
+"""``flowbuilder serve FLOW`` (and ``python exported_flow.py``): serve until Ctrl-C.
+
+Prints the URL to give CALLR, then one line per callback as it is answered. Credentials and the
+state secret can come from the environment instead of the command line (where ``ps`` shows them):
+``FLOWBUILDER_LOGIN``, ``FLOWBUILDER_PASSWORD``, ``FLOWBUILDER_SECRET``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from flowbuilder.errors import FlowbuilderError
+
+if TYPE_CHECKING:
+    from flowbuilder.compiler import Program
+    from flowbuilder.flow import Flow
+    from flowbuilder.server.events import Event
+    from flowbuilder.server.runner import ServerHandle
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, flow_argument: bool = True) -> None:
+    """The serve options (shared by the CLI and exported modules' ``main()``)."""
+    if flow_argument:
+        parser.add_argument(
+            "flow", metavar="FLOW", help="a saved flow (.json) or a Python module (.py)"
+        )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
+    parser.add_argument("--path", default="/", help="URL path to answer at (default /)")
+    parser.add_argument(
+        "--login",
+        default=os.environ.get("FLOWBUILDER_LOGIN"),
+        help="the REALTIME10 app's login: callbacks must carry it (env FLOWBUILDER_LOGIN)",
+    )
+    parser.add_argument(
+        "--password",
+        default=os.environ.get("FLOWBUILDER_PASSWORD"),
+        help="the app's password (better: env FLOWBUILDER_PASSWORD)",
+    )
+    parser.add_argument(
+        "--secret",
+        default=os.environ.get("FLOWBUILDER_SECRET"),
+        help="signs call state; give every process the same one (env FLOWBUILDER_SECRET)",
+    )
+    parser.add_argument("--app", help="answer only callbacks of this app hash")
+    parser.add_argument(
+        "--public-url", help="the URL CALLR reaches this server by (tunnel or reverse proxy)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print each event as a JSON line instead of text"
+    )
+
+
+def _printer(out: TextIO, as_json: bool) -> Any:
+    lock = threading.Lock()
+
+    def show(event: Event) -> None:
+        line = json.dumps(event.to_json(), ensure_ascii=False) if as_json else str(event)
+        with lock:
+            print(line, file=out, flush=True)
+
+    return show
+
+
+def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """Serve *flow* with the parsed options until Ctrl-C (or SIGTERM); returns the exit code."""
+    from flowbuilder.server.runner import serve
+
+    out = out or sys.stdout
+    handle: ServerHandle = serve(
+        flow,
+        host=args.host,
+        port=args.port,
+        path=args.path,
+        login=args.login,
+        password=args.password,
+        secret=args.secret,
+        app=args.app,
+        public_url=args.public_url,
+        name="cli",
+    )
+    deployment = handle.flows[0]
+    print(
+        f"flowbuilder: serving {deployment['flow']!r} (version {deployment['version']}) "
+        f"for {args.app or 'any app'}",
+        file=out,
+    )
+    print(f"URL for CALLR: {handle.url}", file=out)
+    if handle.url != handle.local_url:
+        print(f"listening on: {handle.local_url}", file=out)
+    notes = []
+    if not (args.login or args.password):
+        notes.append("no --login/--password: callbacks are not authenticated")
+    if not args.secret:
+        notes.append("no --secret: calls in progress will not survive a restart")
+    for note in notes:
+        print(f"note: {note}", file=out)
+    print("Ctrl-C stops the server.", file=out, flush=True)
+    unsubscribe = handle.subscribe(_printer(out, args.json))
+    previous = _on_sigterm_interrupt()
+    try:
+        while handle.running:
+            handle.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        unsubscribe()
+        handle.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    print("flowbuilder: stopped", file=out, flush=True)
+    return 0
+
+
+def _on_sigterm_interrupt() -> Any:
+    """Make SIGTERM stop the server like Ctrl-C (main thread only); returns the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError, OSError):
+        return signal.signal(signal.SIGTERM, interrupt)
+    return None
+
+
+def main(flow: Flow | Program, argv: Sequence[str] | None = None) -> None:
+    """``python exported_flow.py [--port 8080 ...]``: serve *flow* until Ctrl-C."""
+    parser = argparse.ArgumentParser(description="Serve this flow as a CALLR callback URL.")
+    add_arguments(parser, flow_argument=False)
+    args = parser.parse_args(argv)
+    try:
+        code = run(flow, args)
+    except (FlowbuilderError, OSError, ValueError) as exc:
+        print(f"serve: {exc}", file=sys.stderr)
+        code = 1
+    if code:
+        raise SystemExit(code)
+
+
+def command(args: argparse.Namespace) -> int:
+    """The ``flowbuilder serve`` subcommand: load FLOW, then :func:`run`."""
+    from flowbuilder.server.loading import load_flow
+
+    flow = load_flow(args.flow)
+    try:
+        return run(flow, args)
+    except (OSError, ValueError) as exc:  # address in use, bad options: one line
+        print(f"flowbuilder serve: {exc}", file=sys.stderr)
+        return 1
