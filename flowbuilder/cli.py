@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from flowbuilder.errors import ExportError, FlowbuilderError, FlowError, ScenarioError
+from flowbuilder.server.command import add_arguments as add_serve_arguments
 
 if TYPE_CHECKING:
     from flowbuilder.flow import Flow
@@ -232,6 +233,12 @@ def _add_flow_commands(sub: Any) -> None:
     test.set_defaults(func=_cmd_test)
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from flowbuilder.server.command import command
+
+    return command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowbuilder",
@@ -241,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="simulate calls through the sample support-line IVR")
     demo.set_defaults(func=_cmd_demo)
+    serve = sub.add_parser(
+        "serve", help="serve a flow as a CALLR REAL-TIME callback URL until Ctrl-C"
+    )
+    add_serve_arguments(serve)
+    serve.set_defaults(func=_cmd_serve)
     _add_flow_commands(sub)
 
     return parser
