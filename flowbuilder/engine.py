@@ -1,10 +1,11 @@
 """The sans-IO engine: a callback plus a program gives the next command (or an effect to perform).
 
 The call's position rides in ``variables`` under one reserved key (``STATE_KEY``), HMAC-signed with
-the server's secret, so any process holding the program can answer any callback and a forged POST
-cannot jump the flow. Nothing here raises for a live call: a bad signature, an unknown program
-version, an exception in node code or a runaway loop takes the flow's error path (``on_error``)
-or the safe fallback (apologise, then hang up).
+the server's secret together with the user variables, so any process holding the program can answer
+any callback and a forged POST cannot jump the flow. Nothing here raises for a live call: a bad
+signature, a stale ``command_id``, an unknown program version, an exception in node code or a
+runaway loop takes the flow's error path (``on_error``) or the safe fallback (apologise, then hang
+up), and the trace says why.
 
 >>> from flowbuilder.flow import Flow
 >>> from flowbuilder.compiler import compile
@@ -12,17 +13,29 @@ or the safe fallback (apologise, then hang up).
 ...                   .connect("hello", "bye"))
 >>> config = EngineConfig(secret=b"s3cret")
 >>> first = wire.Callback("4346423A", 1, None, "", "+33100000000", "2026-01-01 10:00:00",
-...                       "+33900000000", "", 0, "", "", "UP", "", {})
+...                       "+33900000000", "", 0, "", "", "UP", "", {"ticket": "T-7"})
 >>> reply = step(program, first, config=config, now=0.0)
 >>> reply.answer.command, reply.answer.command_id, reply.trace.node
 (Command(name='play', params={'media_id': 'TTS|TTS_EN-GB_SERENA|Hello'}), 1, 'hello')
+
+The variables CALLR sent are echoed, with the signed state beside them:
+
+>>> sorted(reply.answer.variables)
+['_fb', 'ticket']
+
+A hung-up call gets an empty HTTP 200 body:
+
+>>> gone = replace(first, command="play", command_id=1, call_status=wire.HANGUP,
+...                variables=reply.answer.variables)
+>>> step(program, gone, config=config, now=1.0).body
+b''
 """
 
 from __future__ import annotations
 
-import hashlib
+import copy
 import hmac
-import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
@@ -33,6 +46,7 @@ from flowbuilder.effects import Effect, EffectResult
 from flowbuilder.facts import facts_from
 from flowbuilder.nodes._base import (
     DEFAULT_VOICE,
+    REGISTRY,
     Action,
     CommandResult,
     Context,
@@ -43,20 +57,43 @@ from flowbuilder.nodes._base import (
     Perform,
     Result,
     Send,
-    get_kind,
 )
+from flowbuilder.validate import ERROR_VARIABLE
 
 STATE_KEY: Final = "_fb"
-ERROR_VARIABLE: Final = "last_error"
+_ACTIONS: Final = frozenset({Send, Go, Perform, Fail, EnterSubflow})
+__all__ = [
+    "ERROR_VARIABLE",
+    "STATE_KEY",
+    "EffectNeeded",
+    "EngineConfig",
+    "Outcome",
+    "Reply",
+    "Trace",
+    "fallback",
+    "handle",
+    "resume",
+    "run_effects",
+    "sign",
+    "step",
+]
 
 
 @dataclass(frozen=True)
 class EngineConfig:
     """Per-server engine settings.
 
-    ``max_steps`` bounds node entries over a whole call; ``max_spin`` bounds node entries in one
-    callback (steps that never wait on the caller). ``fallback_prompt`` is spoken, then the call is
-    hung up, when nothing else can be done.
+    ``secret`` signs the call state (bytes, or text taken as UTF-8; never empty). ``max_steps``
+    bounds node entries over a whole call; ``max_spin`` bounds node entries in one callback
+    (steps that never wait on the caller). ``fallback_prompt`` is spoken, then the call is hung
+    up, when nothing else can be done; empty hangs up at once.
+
+    >>> EngineConfig(secret=b"")
+    Traceback (most recent call last):
+    ...
+    ValueError: EngineConfig.secret must not be empty: it signs every call's state
+    >>> EngineConfig(secret="from-an-env-var")
+    EngineConfig(max_steps=1000, max_spin=100)
     """
 
     secret: bytes
@@ -64,6 +101,26 @@ class EngineConfig:
     max_spin: int = 100
     fallback_prompt: str = "Sorry, something went wrong. Goodbye."
     fallback_voice: str = DEFAULT_VOICE
+    # HMAC-SHA256 keyed once; each signature copies it (saves the key schedule per callback)
+    _mac: Any = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        secret: Any = self.secret
+        if isinstance(secret, str):
+            object.__setattr__(self, "secret", secret.encode())
+        elif not isinstance(secret, bytes):
+            raise TypeError(f"EngineConfig.secret must be bytes, got {type(secret).__name__}")
+        if not self.secret:
+            raise ValueError("EngineConfig.secret must not be empty: it signs every call's state")
+        if self.max_steps < 1 or self.max_spin < 1:
+            raise ValueError("EngineConfig.max_steps and max_spin must be at least 1")
+        object.__setattr__(self, "_mac", hmac.new(self.secret, digestmod="sha256"))
+
+    def mac(self, payload: bytes) -> str:
+        """The signature of *payload*: HMAC-SHA256 under the secret, 128 bits, as hex."""
+        h = self._mac.copy()
+        h.update(payload)
+        return str(h.hexdigest()[:32])
 
     def __repr__(self) -> str:  # the secret never shows
         return f"EngineConfig(max_steps={self.max_steps}, max_spin={self.max_spin})"
@@ -71,9 +128,9 @@ class EngineConfig:
 
 @dataclass(frozen=True)
 class Trace:
-    """What one callback did: nodes entered (``path``), where the call now waits (``node``),
-    the outcome taken from the previous node, an error if the error path or fallback ran, and
-    whether the call has ended."""
+    """What one callback did: nodes entered (``path``, ``flow/node`` inside a subflow), where the
+    call now waits (``node``), the program version that answered, why the error path or the
+    fallback ran (``error``), remarks (``warning``) and whether the call has ended."""
 
     path: tuple[str, ...] = ()
     node: str | None = None
@@ -89,15 +146,19 @@ class Reply:
 
     answer: wire.Answer | None
     trace: Trace
+    rendered: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def body(self) -> bytes:
+        """The HTTP body: the answer's JSON, or empty for a call that has ended."""
+        if self.rendered is not None:
+            return self.rendered
         return b"" if self.answer is None else wire.render_answer(self.answer)
 
 
 @dataclass(frozen=True)
 class EffectNeeded:
-    """The engine waits for an effect; pass its result to :func:`resume` with ``pending``."""
+    """The engine waits for an effect; pass its result to :func:`resume`."""
 
     effect: Effect
     pending: _Run
@@ -112,34 +173,88 @@ Outcome = Reply | EffectNeeded
 
 
 # -- signed state --------------------------------------------------------------------------------
+#
+# variables[STATE_KEY] is {"s": state, "h": signature}. The signature is HMAC-SHA256 (128 bits, hex)
+# over the state and the user variables in canonical JSON (sorted keys, no spaces), so it
+# survives CALLR re-serialising the variables it echoes.
+
+_CANONICAL: Final = wire.json_encoder(sort_keys=True)
 
 
-def _payload(state: Mapping[str, Any], variables: Mapping[str, Any]) -> bytes:
-    return json.dumps(
-        [state, variables], sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    ).encode()
+def sign(config: EngineConfig, state: Mapping[str, Any], variables: Mapping[str, Any]) -> str:
+    """The signature of a call's state together with its user variables.
+
+    Raises TypeError or ValueError when they cannot be encoded (NaN, mixed key types).
+    """
+    return config.mac(f"{_CANONICAL(state)}\n{_CANONICAL(variables)}".encode())
 
 
-def sign(secret: bytes, state: Mapping[str, Any], variables: Mapping[str, Any]) -> str:
-    return hmac.new(secret, _payload(state, variables), hashlib.sha256).hexdigest()[:32]
-
-
-def _unpack(secret: bytes, variables: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _unpack(
+    config: EngineConfig, variables: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(state, user variables) from a callback's variables; raises ValueError when not ours."""
-    user = {k: v for k, v in variables.items() if k != STATE_KEY}
     packed = variables.get(STATE_KEY)
-    if not isinstance(packed, dict):
+    if type(packed) is not dict:
         raise ValueError("the flow state is missing from variables")
     state, signature = packed.get("s"), packed.get("h")
-    if not isinstance(state, dict) or not isinstance(signature, str):
+    if type(state) is not dict or type(signature) is not str:
         raise ValueError("the flow state is malformed")
-    if not hmac.compare_digest(sign(secret, state, user), signature):
-        raise ValueError("the flow state signature does not match (tampered or another secret)")
-    return state, user
+    user = {k: v for k, v in variables.items() if k != STATE_KEY}
+    try:
+        expected = sign(config, state, user)
+    except (TypeError, ValueError, RecursionError):  # NaN, keys that cannot be sorted: not ours
+        raise ValueError("the flow state is malformed") from None
+    if not hmac.compare_digest(expected, signature):
+        raise ValueError("the flow state signature does not match (tampered, or another secret)")
+    return _clone(state), user
 
 
-def _pack(secret: bytes, state: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
-    return {**user, STATE_KEY: {"s": state, "h": sign(secret, state, user)}}
+def _clone(state: dict[str, Any]) -> dict[str, Any]:
+    """A copy deep enough that running a step never changes the callback it read: node scratch
+    (``l``) and the subflow stack (``s``) are the only parts of the state changed in place."""
+    state = state.copy()
+    local = state.get("l")
+    if local:
+        state["l"] = copy.deepcopy(local) if _nested(local) else local.copy()
+    stack = state.get("s")
+    if stack:
+        state["s"] = [list(frame) for frame in stack]
+    return state
+
+
+def _nested(local: dict[str, Any]) -> bool:
+    return any(type(v) in (dict, list) for v in local.values())
+
+
+def _pack(
+    config: EngineConfig, state: dict[str, Any], user: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """The variables to send (user variables plus the signed state) as data and as JSON text.
+
+    The state and the user variables are encoded once each, for the signature and for the
+    answer body. Raises TypeError or ValueError when a value cannot be encoded.
+    """
+    user.pop(STATE_KEY, None)  # a node writing the reserved key must not break the signature
+    state_json, user_json = _CANONICAL(state), _CANONICAL(user)
+    signature = config.mac(f"{state_json}\n{user_json}".encode())
+    separator = "," if user else ""
+    packed_json = (
+        f'{user_json[:-1]}{separator}"{STATE_KEY}":{{"h":"{signature}","s":{state_json}}}}}'
+    )
+    return {**user, STATE_KEY: {"s": state, "h": signature}}, packed_json
+
+
+def _jsonable(value: Any) -> Any:
+    """*value* as plain JSON data: text keys, lists, finite numbers; anything else as text."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)
 
 
 # -- one run of the interpreter ------------------------------------------------------------------
@@ -159,6 +274,7 @@ class _Run:
     spin: int = 0
     error: str | None = None
     warning: str | None = None
+    facts: dict[str, Any] | None = None
 
     # where the call is ------------------------------------------------------------------------
 
@@ -166,126 +282,153 @@ class _Run:
     def program(self) -> Program:
         return self.root.flow(self.state.get("f", ""))
 
-    @property
-    def node(self) -> NodeSpec:
-        return self.program.nodes[self.state["n"]]
-
-    def qualified(self, node_id: str | None = None) -> str:
-        node_id = node_id or self.state.get("n") or ""
-        flow = self.state.get("f", "")
+    def qualified(self) -> str:
+        node_id = self.state.get("n") or ""
+        flow = self.state.get("f")
         return f"{flow}/{node_id}" if flow else node_id
 
-    def trace(self, *, ended: bool = False) -> Trace:
+    def trace(self) -> Trace:
         return Trace(
             path=tuple(self.path),
-            node=None if ended else (self.qualified() if self.state.get("n") else None),
+            node=self.qualified() if self.state.get("n") else None,
             version=self.root.version,
             error=self.error,
             warning=self.warning,
-            ended=ended,
         )
 
     def context(self) -> Context:
-        local = self.state.setdefault("l", {})
+        if self.facts is None:
+            self.facts = facts_from(self.callback)
+        settings = self.root.settings
         return Context(
             variables=self.variables,
-            facts=facts_from(self.callback),
-            local=local,
-            voice=self.root.settings.get("voice") or DEFAULT_VOICE,
+            facts=self.facts,
+            local=self.state.setdefault("l", {}),
+            voice=settings.get("voice") or DEFAULT_VOICE,
             now=self.now,
-            timezone=self.root.settings.get("timezone") or "UTC",
+            timezone=settings.get("timezone") or "UTC",
         )
+
+    def note(self, text: str) -> None:
+        self.warning = f"{self.warning}; {text}" if self.warning else text
 
     # the loop ---------------------------------------------------------------------------------
 
-    def call_node(self, fn: Callable[[], Action]) -> Action:
+    def run_node(self, node: NodeSpec, result: Result | None) -> Action:
+        """Start (``result`` None) or resume *node*; node code never breaks a live call."""
+        kind = REGISTRY.get(node.kind)
+        if kind is None:
+            return Fail(f"{self.qualified()}: node kind {node.kind!r} is not registered")
+        ctx = self.context()
         try:
-            return fn()
-        except Exception as exc:  # node code must never break a live call
-            return Fail(f"{self.qualified()}: {type(exc).__name__}: {exc}")
+            action = kind.start(node, ctx) if result is None else kind.resume(node, ctx, result)
+        except Exception as exc:
+            action = Fail(f"{self.qualified()}: {type(exc).__name__}: {exc}")
+        for remark in ctx.notes:  # the node's remarks (ctx.note) go to the trace
+            self.note(f"{self.qualified()}: {remark}")
+        if type(action) not in _ACTIONS:
+            return Fail(f"{self.qualified()}: node code returned {type(action).__name__}")
+        return action
 
     def enter(self, flow_name: str, node_id: str) -> Action:
-        self.state.update(f=flow_name, n=node_id, l={})
-        self.state["k"] = self.state.get("k", 0) + 1
+        state = self.state
+        if flow_name:
+            state["f"] = flow_name
+        else:
+            state.pop("f", None)
+        state["n"] = node_id
+        state["l"] = {}
+        steps = state["k"] = state.get("k", 0) + 1
         self.spin += 1
         self.path.append(self.qualified())
-        if self.state["k"] > self.config.max_steps:
+        if steps > self.config.max_steps:
             return Fail(f"the call ran more than {self.config.max_steps} steps")
         if self.spin > self.config.max_spin:
-            return Fail(f"{self.spin} steps without waiting on the caller (a loop?)")
-        node = self.node
-        ctx = self.context()
-        return self.noted(ctx, self.call_node(lambda: get_kind(node.kind).start(node, ctx)))
+            return Fail(f"{self.spin} steps without waiting on the caller (an endless loop?)")
+        node = self.program.nodes.get(node_id)
+        if node is None:
+            return Fail(f"no node {self.qualified()!r} in program {self.root.version}")
+        return self.run_node(node, None)
 
     def resume_node(self, result: Result) -> Action:
-        node = self.node
-        ctx = self.context()
-        return self.noted(
-            ctx, self.call_node(lambda: get_kind(node.kind).resume(node, ctx, result))
-        )
-
-    def noted(self, ctx: Context, action: Action) -> Action:
-        """Carry the node's remarks (``ctx.note``) into the trace's warning."""
-        if ctx.notes:
-            text = "; ".join(f"{self.qualified()}: {n}" for n in ctx.notes)
-            self.warning = f"{self.warning}; {text}" if self.warning else text
-        return action
+        node = self.program.nodes.get(self.state.get("n") or "")
+        if node is None:
+            return Fail(f"no node {self.qualified()!r} in program {self.root.version}")
+        return self.run_node(node, result)
 
     def drive(self, action: Action) -> Outcome:
         while True:
             if isinstance(action, Send):
                 return self.send(action.command)
             if isinstance(action, Perform):
-                return EffectNeeded(action.effect, self, _deadline_ms(action.effect))
+                return EffectNeeded(action.effect, self, action.effect.timeout_ms)
             if isinstance(action, EnterSubflow):
-                self.state.setdefault("s", []).append([self.state.get("f", ""), self.state["n"]])
-                action = self.enter(action.flow, self.root.flow(action.flow).entry)
+                action = self.enter_subflow(action.flow)
                 continue
             after = self.fail(action.reason) if isinstance(action, Fail) else self.follow(action)
             if isinstance(after, Reply):
                 return after
             action = after
 
+    def enter_subflow(self, name: str) -> Action:
+        if not name or name not in self.root.subflows:
+            return Fail(f"{self.qualified()}: subflow {name!r} is not part of this program")
+        self.state.setdefault("s", []).append([self.state.get("f", ""), self.state["n"]])
+        return self.enter(name, self.root.subflows[name].entry)
+
     def follow(self, go: Go) -> Action | Reply:
-        target = self.node.edges.get(go.outcome)
+        node = self.program.nodes[self.state["n"]]
+        target = node.edges.get(go.outcome)
         if target is not None:
             return self.enter(self.state.get("f", ""), target)
-        stack = self.state.get("s") or []
-        if stack:  # the end of a subflow returns to the node that called it
+        stack = self.state.get("s")
+        if stack:  # the end of a subflow returns to the node that called it, through "done"
             flow_name, node_id = stack.pop()
-            self.state.update(f=flow_name, n=node_id, l={})
+            if flow_name:
+                self.state["f"] = flow_name
+            else:
+                self.state.pop("f", None)
+            self.state["n"] = node_id
+            self.state["l"] = {}
             return Go("done")
-        self.warning = f"{self.qualified()}: outcome {go.outcome!r} is not connected; hanging up"
-        self.state.update(n=None, l={})
-        return self.send(wire.hangup(), ended_by_flow=True)
+        self.note(f"{self.qualified()}: outcome {go.outcome!r} is not connected; hanging up")
+        self.state["n"] = None
+        self.state["l"] = {}
+        return self.send(wire.hangup())
 
     def fail(self, reason: str) -> Action | Reply:
-        self.error = reason
+        """The error path (once per call), else the fallback."""
+        self.error = f"{self.error}; then {reason}" if self.error else reason
         on_error = self.root.on_error
-        if self.state.get("e") or on_error is None:
+        if self.state.get("e") or on_error is None or on_error not in self.root.nodes:
             return self.fallback()
-        self.state.update(e=1, s=[])
+        self.state["e"] = 1
+        self.state.pop("s", None)
         self.variables[ERROR_VARIABLE] = reason
         self.spin = 0
         return self.enter("", on_error)
 
     def fallback(self) -> Reply:
-        self.state = {"v": self.root.version, "x": 1, "n": None}
+        """Apologise, then hang up (the next live POST sees ``x`` and hangs up)."""
+        self.state = {"v": self.root.version, "x": 1, "n": None, "k": self.state.get("k", 0)}
         prompt = wire.media(self.config.fallback_prompt, self.config.fallback_voice)
         return self.send(wire.play(prompt) if prompt else wire.hangup())
 
-    def send(self, command: wire.Command, *, ended_by_flow: bool = False) -> Reply:
+    def send(self, command: wire.Command) -> Reply:
         command_id = self.callback.command_id + 1
         self.state["i"] = command_id
         self.state["v"] = self.root.version
-        answer = wire.Answer(
-            command, command_id, _pack(self.config.secret, self.state, self.variables)
-        )
-        return Reply(answer, self.trace())
-
-
-def _deadline_ms(effect: Effect) -> int:
-    return effect.timeout_ms
+        try:
+            variables, packed_json = _pack(self.config, self.state, self.variables)
+            body = wire.render_answer_encoded(command, command_id, packed_json)
+        except (TypeError, ValueError, RecursionError):
+            # node code stored something that is not JSON: keep the call alive with its text
+            self.variables = _jsonable(self.variables)
+            self.state = _jsonable(self.state)
+            command = wire.Command(command.name, _jsonable(command.params))
+            variables, packed_json = _pack(self.config, self.state, self.variables)
+            body = wire.render_answer_encoded(command, command_id, packed_json)
+        return Reply(wire.Answer(command, command_id, variables), self.trace(), body)
 
 
 # -- public API ----------------------------------------------------------------------------------
@@ -299,38 +442,62 @@ def step(
     now: float,
     versions: Mapping[str, Program] | None = None,
 ) -> Outcome:
-    """Answer one callback. ``versions`` holds older programs for calls that started on them."""
+    """Answer one callback; never raises.
+
+    ``versions`` maps older program versions to their programs, so a call that started before a
+    hot reload finishes on the flow it started on. The answer's ``command_id`` is the callback's
+    plus one; ``HANGUP`` and the never-answered statuses get ``Reply(None, ...)`` (empty body).
+    """
+    try:
+        return _step(program, callback, config, now, versions)
+    except Exception as exc:  # a bug here must reach CALLR as an apology, never as a 500
+        return _last_resort(program, callback, config, now, exc)
+
+
+def _step(
+    program: Program,
+    callback: wire.Callback,
+    config: EngineConfig,
+    now: float,
+    versions: Mapping[str, Program] | None,
+) -> Outcome:
     if callback.call_status in wire.ENDED_STATUSES:
         return Reply(None, _ended_trace(program, callback, config))
     if callback.is_first:
-        run = _Run(program, config, callback, now, {"v": program.version}, dict(callback.variables))
-        run.variables.pop(STATE_KEY, None)
+        user = {k: v for k, v in callback.variables.items() if k != STATE_KEY}
+        run = _Run(program, config, callback, now, {"v": program.version}, user)
         return run.drive(run.enter("", program.entry))
     try:
-        state, user = _unpack(config.secret, callback.variables)
+        state, user = _unpack(config, callback.variables)
     except ValueError as exc:
-        run = _Run(program, config, callback, now, {}, {})
+        run = _Run(program, config, callback, now, {}, _echoed(callback))
         run.error = str(exc)
         return run.fallback()
-    root = (
-        program if state.get("v") == program.version else (versions or {}).get(state.get("v", ""))
-    )
-    if root is None:
-        run = _Run(program, config, callback, now, {"v": program.version}, user)
-        return run.drive(Fail(f"unknown flow version {state.get('v')!r}"))
-    run = _Run(root, config, callback, now, state, user)
     if state.get("i") != callback.command_id:
+        run = _Run(program, config, callback, now, state, user)
         run.error = (
             f"command_id {callback.command_id} does not match the command sent ({state.get('i')})"
         )
         return run.fallback()
-    if state.get("x"):  # the fallback prompt has played: hang up
+    version = state.get("v")
+    root = program if version == program.version else (versions or {}).get(version or "")
+    if root is None:  # a call from a program this server no longer has
+        run = _Run(
+            program, config, callback, now, {"v": program.version, "k": state.get("k", 0)}, user
+        )
+        return run.drive(Fail(f"unknown flow version {version!r}"))
+    run = _Run(root, config, callback, now, state, user)
+    if state.get("x") or not state.get("n"):  # the fallback prompt played, or the flow ended
         return run.send(wire.hangup())
-    if not state.get("n"):
-        return run.send(wire.hangup())
-    node = run.program.nodes.get(state["n"]) if _known(run, state) else None
+    flow_name = state.get("f", "")
+    if flow_name and flow_name not in root.subflows:
+        return run.drive(Fail(f"unknown subflow {flow_name!r} in the call state"))
+    node = run.program.nodes.get(state["n"])
     if node is None:
-        return run.drive(Fail(f"unknown node {state.get('n')!r} in flow state"))
+        return run.drive(Fail(f"unknown node {run.qualified()!r} in the call state"))
+    kind = REGISTRY.get(node.kind)
+    if kind is not None and kind.ends_call and callback.command == "hangup":
+        return run.send(wire.hangup())  # still live after our hangup: ask again
     result = CommandResult(
         callback.command, callback.command_result, callback.command_error, callback.call_status
     )
@@ -338,26 +505,66 @@ def step(
 
 
 def resume(pending: EffectNeeded, result: EffectResult, *, now: float | None = None) -> Outcome:
-    """Continue after an effect: the node that asked for it picks its outcome from *result*."""
-    run = replace(pending.pending) if now is None else replace(pending.pending, now=now)
-    run.path = list(run.path)
-    return run.drive(run.resume_node(result))
+    """Continue after an effect: the node that asked for it picks its outcome from *result*.
+
+    Resuming the same ``pending`` twice gives the same answer (its state is copied, not shared).
+    """
+    base = pending.pending
+    run = replace(
+        base,
+        now=base.now if now is None else now,
+        state=copy.deepcopy(base.state),
+        variables=copy.deepcopy(base.variables),
+        path=list(base.path),
+    )
+    try:
+        return run.drive(run.resume_node(result))
+    except Exception as exc:
+        return _last_resort(run.root, run.callback, run.config, run.now, exc)
 
 
-def _known(run: _Run, state: Mapping[str, Any]) -> bool:
-    flow_name = state.get("f", "")
-    return not flow_name or flow_name in run.root.subflows
+def _echoed(callback: wire.Callback) -> dict[str, Any]:
+    return {k: v for k, v in callback.variables.items() if k != STATE_KEY}
+
+
+def fallback(
+    program: Program, callback: wire.Callback, *, config: EngineConfig, now: float, reason: str
+) -> Reply:
+    """The safe answer for a driver that failed around the engine (e.g. a server bug): apologise
+    with the caller's variables kept, hang up on the next POST; *reason* goes to ``trace.error``."""
+    return _last_resort(program, callback, config, now, RuntimeError(reason), prefix="")
+
+
+def _last_resort(
+    program: Program,
+    callback: wire.Callback,
+    config: EngineConfig,
+    now: float,
+    exc: Exception,
+    *,
+    prefix: str = "internal error: ",
+) -> Reply:
+    """The fallback when the engine itself failed: apologise with the caller's variables kept."""
+    run = _Run(program, config, callback, now, {}, _jsonable(_echoed(callback)))
+    run.error = f"{prefix}{type(exc).__name__}: {exc}" if prefix else str(exc)
+    try:
+        return run.fallback()
+    except Exception:  # not even that: hang up with nothing but the state
+        run.variables = {}
+        run.state = {"v": program.version, "x": 1, "n": None}
+        return run.send(wire.hangup())
 
 
 def _ended_trace(program: Program, callback: wire.Callback, config: EngineConfig) -> Trace:
-    node = None
+    node = version = None
     try:
-        state, _ = _unpack(config.secret, callback.variables)
+        state, _ = _unpack(config, callback.variables)
+        version = state.get("v")
         if state.get("n"):
             node = f"{state['f']}/{state['n']}" if state.get("f") else str(state["n"])
     except ValueError:
         pass
-    return Trace(node=node, version=program.version, ended=True)
+    return Trace(node=node, version=version or program.version, ended=True)
 
 
 def run_effects(outcome: Outcome, perform: Callable[[Effect], EffectResult]) -> Reply:
@@ -365,6 +572,10 @@ def run_effects(outcome: Outcome, perform: Callable[[Effect], EffectResult]) -> 
     while isinstance(outcome, EffectNeeded):
         outcome = resume(outcome, perform(outcome.effect))
     return outcome
+
+
+def _no_effects(effect: Effect) -> EffectResult:
+    return EffectResult(error=f"this driver cannot perform {type(effect).__name__} effects")
 
 
 def handle(
@@ -376,10 +587,12 @@ def handle(
     perform: Callable[[Effect], EffectResult] | None = None,
     versions: Mapping[str, Program] | None = None,
 ) -> bytes:
-    """Body in, body out: parse, step, perform effects (if any), render. For simple drivers."""
+    """Body in, body out: parse, step, perform effects, render. For simple drivers.
+
+    Raises :class:`~flowbuilder.errors.CallbackError` (HTTP 400) for a body that is not a
+    callback. Without *perform*, an effect fails and the node takes its error outcome.
+    """
     outcome = step(program, wire.parse_callback(body), config=config, now=now, versions=versions)
     if isinstance(outcome, EffectNeeded):
-        if perform is None:
-            raise RuntimeError("this flow needs effects performed; pass perform=")
-        outcome = run_effects(outcome, perform)
+        outcome = run_effects(outcome, perform or _no_effects)
     return outcome.body

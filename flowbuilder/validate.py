@@ -27,6 +27,9 @@ from flowbuilder.template import names_in_data
 
 Severity = Literal["error", "warning"]
 
+#: The variable the engine fills with the reason when it takes the flow's error path.
+ERROR_VARIABLE = "last_error"
+
 
 @dataclass(frozen=True)
 class Issue:

@@ -16,8 +16,11 @@ b'{"command":"play","command_id":1,"params":{"media_id":"TTS|TTS_EN-GB_SERENA|He
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Mapping, Sequence
+import json.encoder
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
@@ -64,6 +67,9 @@ _CALLBACK_FIELDS: Final[dict[str, tuple[type, ...]]] = {
     "variables": (dict,),
 }
 CALLBACK_FIELDS: Final = tuple(_CALLBACK_FIELDS)
+_EXACT_TYPES: Final = frozenset(itertools.product(*_CALLBACK_FIELDS.values()))
+_STATUS_INDEX: Final = CALLBACK_FIELDS.index("call_status")
+_FIELD_VALUES: Final = operator.itemgetter(*CALLBACK_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +136,8 @@ def _loads_object(body: bytes | str, what: str) -> dict[str, Any]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CallbackError(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise CallbackError(f"{what} is not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise CallbackError(f"{what} must be a JSON object, got {type(data).__name__}")
     return data
@@ -143,6 +151,12 @@ def parse_callback(body: bytes | str) -> Callback:
 
 def callback_from_dict(data: Mapping[str, Any]) -> Callback:
     """Type-check an already decoded callback object."""
+    try:  # fast path: every field present with exactly its JSON type (bool is no integer)
+        values = _FIELD_VALUES(data)
+        if tuple(map(type, values)) in _EXACT_TYPES and values[_STATUS_INDEX] in CALL_STATUSES:
+            return Callback(*values)
+    except KeyError:
+        pass
     for name, types in _CALLBACK_FIELDS.items():
         if name not in data:
             raise CallbackError(f"callback field {name!r} is missing")
@@ -173,6 +187,55 @@ def render_answer(answer: Answer) -> bytes:
         },
         ensure_ascii=False,
         separators=(",", ":"),
+    ).encode()
+
+
+def json_encoder(*, sort_keys: bool = False) -> Callable[[Any], str]:
+    """A compact, UTF-8, strict (no NaN) JSON encoder, built once and reused.
+
+    Values json cannot encode become text (``default=str``); circular data raises
+    RecursionError. Uses json's C encoder directly when present, which skips the per-call set-up
+    of ``json.dumps``.
+
+    >>> json_encoder(sort_keys=True)({"b": [1, "é"], "a": None})
+    '{"a":null,"b":[1,"é"]}'
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has the C encoder
+        return json.JSONEncoder(
+            ensure_ascii=False,
+            separators=(",", ":"),
+            sort_keys=sort_keys,
+            default=str,
+            allow_nan=False,
+            check_circular=False,
+        ).encode
+    # (markers, default, encoder, indent, key_sep, item_sep, sort_keys, skipkeys, allow_nan)
+    encoder = make(
+        None, str, json.encoder.encode_basestring, None, ":", ",", sort_keys, False, False
+    )
+
+    def encode(value: Any) -> str:
+        return "".join(encoder(value, 0))
+
+    return encode
+
+
+_COMPACT: Final = json_encoder()
+
+
+def render_answer_encoded(command: Command, command_id: int, variables_json: str) -> bytes:
+    """:func:`render_answer` with the variables object already encoded as JSON text.
+
+    The engine encodes the variables once, for their signature and for the body.
+
+    >>> render_answer_encoded(hangup(), 3, '{"a":"1"}')
+    b'{"command":"hangup","command_id":3,"params":{},"variables":{"a":"1"}}'
+    """
+    encode = _COMPACT
+    return (
+        f'{{"command":{encode(command.name)},"command_id":{int(command_id)},'
+        f'"params":{encode(command.params)},"variables":{variables_json}}}'
     ).encode()
 
 
