@@ -6,6 +6,8 @@
 'hi'
 """
 
+from typing import Any
+
 from flowbuilder.callr.rpc import AsyncCallrClient, CallrClient
 from flowbuilder.callr.types import App, Did
 from flowbuilder.compiler import Program, compile
@@ -35,9 +37,20 @@ from flowbuilder.validate import Issue, validate
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> Any:
+    # The builder needs ipywidgets; import it on first use so the rest never does.
+    if name == "Builder":
+        from flowbuilder.ui import Builder
+
+        return Builder
+    raise AttributeError(f"module 'flowbuilder' has no attribute {name!r}")
+
+
 __all__ = [
     "App",
     "AsyncCallrClient",
+    "Builder",
     "CallbackAuthError",
     "CallbackError",
     "CallrApiError",

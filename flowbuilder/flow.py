@@ -451,8 +451,9 @@ class Flow:
 
     def _repr_mimebundle_(
         self, include: Any = None, exclude: Any = None, **kwargs: Any
-    ) -> dict[str, str]:
-        """Jupyter's view of a flow (an SVG diagram), built in :mod:`flowbuilder.export`."""
+    ) -> dict[str, Any]:
+        """Jupyter's view of a flow (an SVG diagram; the builder in a live kernel), built in
+        :mod:`flowbuilder.export`."""
         from flowbuilder.export import mimebundle
 
         return mimebundle(self, include=include, exclude=exclude)

@@ -13,6 +13,7 @@ with no running loop (a script, a test) they are drawn at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from flowbuilder.layout import auto_layout
 from flowbuilder.nodes import get_kind
 from flowbuilder.phone import Transcript
 from flowbuilder.ui.canvas import FlowCanvas
+from flowbuilder.ui.display import kernel_shell
 from flowbuilder.ui.history import History
 from flowbuilder.ui.inspector import Inspector
 from flowbuilder.ui.live import CallLog, Watch
@@ -298,16 +300,29 @@ class Builder(widgets.VBox):  # type: ignore[misc]
         self._dirty = True
         if self._depth or self._scheduled:
             return
+        # Gather the changes of one cell: draw when it ends (IPython's post_execute, before
+        # the kernel reports idle) or, outside a cell, once the event loop gets to it.
         try:
-            loop = asyncio.get_running_loop()
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
+            loop = None
+        shell = kernel_shell()
+        if loop is None and shell is None:
             self._draw()
             return
         self._scheduled = True
-        loop.call_soon(self._draw_if_dirty)
+        if shell is not None:
+            shell.events.register("post_execute", self._draw_if_dirty)
+        if loop is not None:
+            loop.call_soon(self._draw_if_dirty)
 
     def _draw_if_dirty(self) -> None:
-        self._scheduled = False
+        if self._scheduled:
+            self._scheduled = False
+            shell = kernel_shell()
+            if shell is not None:
+                with contextlib.suppress(ValueError):  # ran from the loop, not the hook
+                    shell.events.unregister("post_execute", self._draw_if_dirty)
         if self._dirty:
             self._draw()
 
@@ -356,6 +371,8 @@ class Builder(widgets.VBox):  # type: ignore[misc]
 
     def close(self) -> None:
         """Stop listening to the flow and the server, and close every widget of the builder."""
+        if not hasattr(self, "_stop_observing"):  # __init__ refused its arguments
+            return
         self._stop_observing()
         self.unwatch()
         for child in (self.canvas, self.inspector, self.validation, self.calls):

@@ -162,3 +162,78 @@ def page(browser: Any) -> Iterator[Any]:
     )
     yield pg
     ctx.close()
+
+
+# -- a recording frontend for headless widget tests ------------------------------------------
+
+
+class Frontend:
+    """The page's side of the widget protocol, without a browser.
+
+    Every widget created while the fixture is active gets a comm that records what the kernel
+    sends (state updates, custom messages). ``action`` / ``update`` / ``click`` deliver exactly
+    the comm messages the browser sends (custom content, a state update, a button click)
+    through the same ``Widget._handle_msg`` path a kernel would use.
+    """
+
+    def __init__(self) -> None:
+        self.comms: dict[str, Any] = {}
+
+    def sent(self, widget: Any) -> list[dict[str, Any]]:
+        return list(widget.comm.sent)
+
+    def updates(self, widget: Any) -> list[dict[str, Any]]:
+        """State updates the page received for *widget*, oldest first."""
+        return [m["state"] for m in widget.comm.sent if m.get("method") == "update"]
+
+    def customs(self, widget: Any) -> list[Any]:
+        return [m["content"] for m in widget.comm.sent if m.get("method") == "custom"]
+
+    def page_state(self, widget: Any) -> dict[str, Any]:
+        """What the page holds for *widget*: the opening state plus every update since."""
+        state = dict(widget.comm.opened)
+        for update in self.updates(widget):
+            state.update(update)
+        return state
+
+    def _deliver(self, widget: Any, data: dict[str, Any]) -> None:
+        widget.comm.handle_msg(
+            {"content": {"comm_id": widget.comm.comm_id, "data": data}, "buffers": []}
+        )
+
+    def action(self, widget: Any, **content: Any) -> None:
+        """A custom message from the page (what the canvas's ``model.send`` does)."""
+        self._deliver(widget, {"method": "custom", "content": content})
+
+    def update(self, widget: Any, **state: Any) -> None:
+        """The user changed a control: the page sends its new state."""
+        self._deliver(widget, {"method": "update", "state": state, "buffer_paths": []})
+
+    def click(self, button: Any) -> None:
+        """The user clicked an ipywidgets Button."""
+        self._deliver(button, {"method": "custom", "content": {"event": "click"}})
+
+
+@pytest.fixture
+def frontend(monkeypatch: pytest.MonkeyPatch) -> Frontend:
+    import comm
+
+    class Recording(comm.DummyComm):  # type: ignore[misc]
+        def __init__(self, *args: Any, data: Any = None, **kwargs: Any) -> None:
+            super().__init__(*args, data=data, **kwargs)
+            self.opened = dict((data or {}).get("state", {}))
+            self.sent: list[dict[str, Any]] = []
+
+        def publish_msg(
+            self,
+            msg_type: str,
+            data: Any = None,
+            metadata: Any = None,
+            buffers: Any = None,
+            **keys: Any,
+        ) -> None:
+            if msg_type == "comm_msg" and isinstance(data, dict):
+                self.sent.append(data)
+
+    monkeypatch.setattr(comm, "create_comm", Recording)
+    return Frontend()

@@ -1,0 +1,56 @@
+"""A flow's rich display: SVG and text everywhere, plus the builder in a live kernel."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+from flowbuilder.examples import support_line
+from flowbuilder.ui.display import WIDGET_VIEW
+
+STATE_MIME = "application/vnd.jupyter.widget-state+json"
+
+
+def test_outside_a_kernel_a_flow_shows_as_svg_and_text() -> None:
+    bundle = support_line()._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "image/svg+xml"}
+    assert bundle["image/svg+xml"].startswith("<svg")
+
+
+@pytest.mark.notebook
+def test_in_a_kernel_a_flow_shows_the_builder_with_the_svg_beside_it(tmp_path: Path) -> None:
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "from flowbuilder.examples import support_line\nflow = support_line()\nflow"
+            ),
+            new_code_cell("flow.add('promo', 'play', prompt='Offers!')\nprint(len(flow))"),
+        ]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    t0 = time.perf_counter()
+    NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=120,
+        store_widget_state=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    print(f"\n[timing] nbclient execute {time.perf_counter() - t0:.2f}s")
+    (result,) = nb.cells[0].outputs
+    assert result.output_type == "execute_result"
+    assert {"text/plain", "image/svg+xml", WIDGET_VIEW} <= set(result.data)
+    state = nb.metadata["widgets"][STATE_MIME]["state"]
+    builder = state[result.data[WIDGET_VIEW]["model_id"]]
+    assert builder["model_name"] == "VBoxModel"
+    canvases = [m["state"] for m in state.values() if m["model_module"] == "anywidget"]
+    (canvas,) = canvases
+    # the stored state is the last the kernel sent: it has the node added in the next cell
+    assert {n["id"] for n in canvas["nodes"]} == {*support_line(), "promo"}
+    assert "export default" in canvas["_esm"]
+    assert ".fb-canvas" in canvas["_css"]
+    assert nb.cells[1].outputs[0].text == "10\n"
