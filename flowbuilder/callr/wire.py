@@ -190,12 +190,16 @@ def render_answer(answer: Answer) -> bytes:
     ).encode()
 
 
-def json_encoder(*, sort_keys: bool = False) -> Callable[[Any], str]:
-    """A compact, UTF-8, strict (no NaN) JSON encoder, built once and reused.
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON data")
 
-    Values json cannot encode become text (``default=str``); circular data raises
-    RecursionError. Uses json's C encoder directly when present, which skips the per-call set-up
-    of ``json.dumps``.
+
+def json_encoder(*, sort_keys: bool = False) -> Callable[[Any], str]:
+    """A compact, UTF-8, strict JSON encoder, built once and reused.
+
+    Values that are not JSON data (NaN, sets, dates...) raise TypeError or ValueError; circular
+    data raises RecursionError. Uses json's C encoder directly when present, which skips the
+    per-call set-up of ``json.dumps``.
 
     >>> json_encoder(sort_keys=True)({"b": [1, "é"], "a": None})
     '{"a":null,"b":[1,"é"]}'
@@ -206,13 +210,13 @@ def json_encoder(*, sort_keys: bool = False) -> Callable[[Any], str]:
             ensure_ascii=False,
             separators=(",", ":"),
             sort_keys=sort_keys,
-            default=str,
+            default=_refuse,
             allow_nan=False,
             check_circular=False,
         ).encode
     # (markers, default, encoder, indent, key_sep, item_sep, sort_keys, skipkeys, allow_nan)
     encoder = make(
-        None, str, json.encoder.encode_basestring, None, ":", ",", sort_keys, False, False
+        None, _refuse, json.encoder.encode_basestring, None, ":", ",", sort_keys, False, False
     )
 
     def encode(value: Any) -> str:
