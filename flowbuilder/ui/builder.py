@@ -212,9 +212,15 @@ class Builder(widgets.VBox):  # type: ignore[misc]
             "active": sorted({n for n in active if n in self.flow}),
         }
 
-    def show_call(self, transcript: Transcript) -> None:
-        """Highlight the way one finished call went through the flow."""
-        self.highlight(transcript.path)
+    def show_call(self, call: Transcript | int) -> None:
+        """Highlight the way one call went through the flow: a transcript's path (``simulate``)
+        or, for a call the watched server answered (a sandbox or CALLR call, by transcript or
+        callid), the path the server saw."""
+        path = [] if isinstance(call, int) else list(call.path)
+        if not path and self._watch is not None:
+            callid = call if isinstance(call, int) else call.setup.callid
+            path = self._watch.path_of(callid)
+        self.highlight(path, self.calls.active())
 
     def watch(self, server: Any) -> Watch:
         """Follow the calls a running server answers: the canvas marks the node each live call
@@ -222,7 +228,7 @@ class Builder(widgets.VBox):  # type: ignore[misc]
 
         *server* is what ``flowbuilder.serve()`` returns (anything with ``subscribe``). Events
         arrive on the server's thread and are applied on the kernel's event loop; with no
-        running loop, call ``builder.calls.drain()`` to apply them.
+        running loop (a script), call ``drain()`` on the returned watch to apply them.
         """
         self.unwatch()
         self._watch = Watch(server, self.calls, on_update=self._show_live)

@@ -176,6 +176,17 @@ class Watch:
             self._on_update(self.log.latest_path(), self.log.active())
         return count
 
+    def path_of(self, callid: int, *, wait_s: float = 1.0) -> list[str]:
+        """The nodes call *callid* went through, waiting up to *wait_s* for its end to arrive
+        (the server tells subscribers just after answering, so the caller may be quicker)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            self.drain()
+            call = self.log.calls.get(callid)
+            if (call is not None and call.ended) or time.monotonic() >= deadline:
+                return list(call.path) if call is not None else []
+            time.sleep(0.02)
+
     def stop(self) -> None:
         """Stop receiving events."""
         self._unsubscribe()

@@ -14,6 +14,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -223,6 +224,9 @@ def frontend(monkeypatch: pytest.MonkeyPatch) -> Frontend:
             super().__init__(*args, data=data, **kwargs)
             self.opened = dict((data or {}).get("state", {}))
             self.sent: list[dict[str, Any]] = []
+            self.threads: set[str] = (
+                set()
+            )  # where the kernel sent from: widgets are not thread-safe
 
         def publish_msg(
             self,
@@ -234,6 +238,7 @@ def frontend(monkeypatch: pytest.MonkeyPatch) -> Frontend:
         ) -> None:
             if msg_type == "comm_msg" and isinstance(data, dict):
                 self.sent.append(data)
+                self.threads.add(threading.current_thread().name)
 
     monkeypatch.setattr(comm, "create_comm", Recording)
     return Frontend()
