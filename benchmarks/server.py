@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -89,9 +90,9 @@ def record_calls() -> list[list[tuple[bytes, bytes]]]:
 
 def _pin(cpu: int) -> None:
     """Keep the server and the load generator off each other's CPU (when asked, and possible)."""
-    if os.environ.get("FB_BENCH_PIN") and hasattr(os, "sched_setaffinity"):
-        if (os.cpu_count() or 1) >= 2:
-            os.sched_setaffinity(0, {cpu})
+    pin = os.environ.get("FB_BENCH_PIN") and hasattr(os, "sched_setaffinity")
+    if pin and (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {cpu})
 
 
 def flow_server(conn: Connection) -> None:
@@ -286,10 +287,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 callid += 10**8
     finally:
         for process, conn, _ in servers.values():
-            try:
+            with contextlib.suppress(OSError):
                 conn.send("stop")
-            except OSError:
-                pass
             process.join(10)
             if process.is_alive():
                 process.terminate()

@@ -75,18 +75,42 @@ def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = 
     from flowbuilder.server.runner import serve
 
     out = out or sys.stdout
-    handle: ServerHandle = serve(
-        flow,
-        host=args.host,
-        port=args.port,
-        path=args.path,
-        login=args.login,
-        password=args.password,
-        secret=args.secret,
-        app=args.app,
-        public_url=args.public_url,
-        name="cli",
-    )
+    previous = _on_sigterm_interrupt()  # before anything: a SIGTERM always stops cleanly
+    try:
+        handle: ServerHandle = serve(
+            flow,
+            host=args.host,
+            port=args.port,
+            path=args.path,
+            login=args.login,
+            password=args.password,
+            secret=args.secret,
+            app=args.app,
+            public_url=args.public_url,
+            name="cli",
+        )
+        try:
+            _announce(handle, args, out)
+            unsubscribe = handle.subscribe(_printer(out, args.json))
+            try:
+                while handle.running:
+                    handle.wait(0.5)
+            finally:
+                unsubscribe()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            handle.stop()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    print("flowbuilder: stopped", file=out, flush=True)
+    return 0
+
+
+def _announce(handle: ServerHandle, args: argparse.Namespace, out: TextIO) -> None:
     deployment = handle.flows[0]
     print(
         f"flowbuilder: serving {deployment['flow']!r} (version {deployment['version']}) "
@@ -96,28 +120,11 @@ def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = 
     print(f"URL for CALLR: {handle.url}", file=out)
     if handle.url != handle.local_url:
         print(f"listening on: {handle.local_url}", file=out)
-    notes = []
     if not (args.login or args.password):
-        notes.append("no --login/--password: callbacks are not authenticated")
+        print("note: no --login/--password: callbacks are not authenticated", file=out)
     if not args.secret:
-        notes.append("no --secret: calls in progress will not survive a restart")
-    for note in notes:
-        print(f"note: {note}", file=out)
+        print("note: no --secret: calls in progress will not survive a restart", file=out)
     print("Ctrl-C stops the server.", file=out, flush=True)
-    unsubscribe = handle.subscribe(_printer(out, args.json))
-    previous = _on_sigterm_interrupt()
-    try:
-        while handle.running:
-            handle.wait(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        unsubscribe()
-        handle.stop()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-    print("flowbuilder: stopped", file=out, flush=True)
-    return 0
 
 
 def _on_sigterm_interrupt() -> Any:
