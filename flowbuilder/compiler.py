@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from flowbuilder.errors import FlowError, FlowValidationError
-from flowbuilder.flow import Flow
+from flowbuilder.flow import SCHEMA_VERSION, Flow, _plain_copy
 from flowbuilder.nodes._base import NodeSpec, get_kind
 from flowbuilder.validate import Issue, validate
 
@@ -104,26 +104,42 @@ def _collect(
 
 
 def _freeze(flow: Flow, subflows: Mapping[str, Program]) -> Program:
-    nodes = {}
-    for node_id in flow:
-        kind = get_kind(flow.kind(node_id), node_id=node_id)
-        params = flow.params(node_id)
+    """The program of one validated flow: nodes read straight from the graph, params copied once
+    (so later edits to the flow never reach a program), and the version hashed from the logic
+    only: labels, layout and description do not make a new version."""
+    data, succ = flow.graph.nodes, flow.graph.succ
+    nodes: dict[str, NodeSpec] = {}
+    logic_nodes: dict[str, Any] = {}
+    for node_id in sorted(data):
+        attrs = data[node_id]
+        kind = get_kind(attrs["kind"], node_id=node_id)
+        params = _plain_copy(attrs["params"])
+        edges = {k: v for v, keys in succ[node_id].items() for k in keys}
         nodes[node_id] = NodeSpec(
             id=node_id,
             kind=kind.name,
             params=MappingProxyType(params),
-            edges=MappingProxyType(flow.edges_from(node_id)),
+            edges=MappingProxyType(edges),
             prepared=kind.prepare(params),
         )
-    logic = {k: v for k, v in flow.to_dict().items() if k not in ("layout", "description")}
-    logic["subflows"] = {name: p.version for name, p in sorted(subflows.items())}
-    digest = hashlib.sha256(json.dumps(logic, sort_keys=True).encode()).hexdigest()[:12]
+        logic_nodes[node_id] = {"kind": kind.name, "params": params, "edges": edges}
+    settings = flow.settings
+    logic = {
+        "schema": SCHEMA_VERSION,
+        "name": flow.name,
+        "entry": flow.entry,
+        "settings": settings,
+        "nodes": logic_nodes,
+        "subflows": {name: p.version for name, p in sorted(subflows.items())},
+    }
+    text = json.dumps(logic, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     assert flow.entry is not None  # validate() guarantees it
     return Program(
         name=flow.name,
         version=digest,
         entry=flow.entry,
         nodes=MappingProxyType(nodes),
-        settings=MappingProxyType(flow.settings),
+        settings=MappingProxyType(settings),
         subflows=subflows,
     )

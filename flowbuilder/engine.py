@@ -274,7 +274,7 @@ class _Run:
     spin: int = 0
     error: str | None = None
     warning: str | None = None
-    facts: dict[str, Any] | None = None
+    ctx: Context | None = None
 
     # where the call is ------------------------------------------------------------------------
 
@@ -297,17 +297,22 @@ class _Run:
         )
 
     def context(self) -> Context:
-        if self.facts is None:
-            self.facts = facts_from(self.callback)
-        settings = self.root.settings
-        return Context(
-            variables=self.variables,
-            facts=self.facts,
-            local=self.state.setdefault("l", {}),
-            voice=settings.get("voice") or DEFAULT_VOICE,
-            now=self.now,
-            timezone=settings.get("timezone") or "UTC",
-        )
+        """What the current node sees; one Context per run, pointed at the node's scratch."""
+        ctx = self.ctx
+        if ctx is None:
+            settings = self.root.settings
+            ctx = self.ctx = Context(
+                variables=self.variables,
+                facts=facts_from(self.callback),
+                local=self.state.setdefault("l", {}),
+                voice=settings.get("voice") or DEFAULT_VOICE,
+                now=self.now,
+                timezone=settings.get("timezone") or "UTC",
+            )
+        else:
+            ctx.variables = self.variables
+            ctx.local = self.state.setdefault("l", {})
+        return ctx
 
     def note(self, text: str) -> None:
         self.warning = f"{self.warning}; {text}" if self.warning else text
@@ -324,8 +329,10 @@ class _Run:
             action = kind.start(node, ctx) if result is None else kind.resume(node, ctx, result)
         except Exception as exc:
             action = Fail(f"{self.qualified()}: {type(exc).__name__}: {exc}")
-        for remark in ctx.notes:  # the node's remarks (ctx.note) go to the trace
-            self.note(f"{self.qualified()}: {remark}")
+        if ctx.notes:  # the node's remarks (ctx.note) go to the trace
+            for remark in ctx.notes:
+                self.note(f"{self.qualified()}: {remark}")
+            ctx.notes = []
         if type(action) not in _ACTIONS:
             return Fail(f"{self.qualified()}: node code returned {type(action).__name__}")
         return action
@@ -516,6 +523,7 @@ def resume(pending: EffectNeeded, result: EffectResult, *, now: float | None = N
         state=copy.deepcopy(base.state),
         variables=copy.deepcopy(base.variables),
         path=list(base.path),
+        ctx=None,
     )
     try:
         return run.drive(run.resume_node(result))

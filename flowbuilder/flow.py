@@ -165,8 +165,8 @@ class Flow:
                 "a node with this id already exists; pick another id", node_id=node_id, field="id"
             )
         spec = get_kind(kind, node_id=node_id)
-        full = spec.normalize(params, node_id=node_id)
-        self.graph.add_node(node_id, kind=kind, params=full, label=label)
+        full = _plain_copy(spec.normalize(params, node_id=node_id))
+        self.graph.add_node(node_id, kind=kind, params=full, label=str(label))
         if pos is not None:
             self.graph.nodes[node_id]["pos"] = (float(pos[0]), float(pos[1]))
         if self.graph.graph["entry"] is None:
@@ -236,7 +236,7 @@ class Flow:
         self._require(node_id)
         data = self.graph.nodes[node_id]
         spec = get_kind(data["kind"], node_id=node_id)
-        merged = spec.normalize({**data["params"], **params}, node_id=node_id)
+        merged = _plain_copy(spec.normalize({**data["params"], **params}, node_id=node_id))
         data["params"] = merged
         for outcome in [o for o in self.edges_from(node_id) if o not in spec.outcomes(merged)]:
             self.disconnect(node_id, outcome)
@@ -259,16 +259,25 @@ class Flow:
     def rename(self, node_id: str, new_id: str) -> Flow:
         """Give a node a new id, keeping its edges, entry and error-path roles."""
         self._require(node_id)
-        if not NODE_ID.match(new_id) or new_id in self.graph:
+        if not isinstance(new_id, str) or not NODE_ID.match(new_id):
             raise FlowError(
-                f"cannot rename to {new_id!r}: invalid or taken", node_id=node_id, field="id"
+                f"cannot rename to {new_id!r}: invalid or taken (an id starts with a letter "
+                "and holds only letters, digits, _ or -, 64 at most)",
+                node_id=node_id,
+                field="id",
+            )
+        if new_id in self.graph:
+            raise FlowError(
+                f"cannot rename to {new_id!r}: invalid or taken (a node with that id exists)",
+                node_id=node_id,
+                field="id",
             )
         nx.relabel_nodes(self.graph, {node_id: new_id}, copy=False)
         if self.graph.graph["entry"] == node_id:
             self.graph.graph["entry"] = new_id
         if self.graph.graph["settings"].get("on_error") == node_id:
             self.graph.graph["settings"]["on_error"] = new_id
-        self._emit(FlowChange("replace"))
+        self._emit(FlowChange("replace", node_id, target=new_id))
         return self
 
     # -- reading ----------------------------------------------------------------------------
@@ -281,8 +290,9 @@ class Flow:
         return get_kind(self.kind(node_id), node_id=node_id)
 
     def params(self, node_id: str) -> dict[str, Any]:
+        """A copy of the node's parameters (change them with :meth:`set_params`)."""
         self._require(node_id)
-        return dict(self.graph.nodes[node_id]["params"])
+        return _plain_copy(self.graph.nodes[node_id]["params"])  # type: ignore[no-any-return]
 
     def label(self, node_id: str) -> str:
         self._require(node_id)
@@ -290,6 +300,7 @@ class Flow:
 
     def outcomes(self, node_id: str) -> tuple[str, ...]:
         """The outcomes a node can leave through (its kind's, given its params)."""
+        self._require(node_id)
         data = self.graph.nodes[node_id]
         try:
             return get_kind(data["kind"], node_id=node_id).outcomes(data["params"])
@@ -298,7 +309,10 @@ class Flow:
 
     def edges_from(self, node_id: str) -> dict[str, str]:
         """``{outcome: target}`` for a node's outgoing edges."""
-        return {k: v for _, v, k in self.graph.out_edges(node_id, keys=True)}
+        self._require(node_id)
+        # succ[node] is {target: {outcome: data}}; out_edges() would take an unknown id made of
+        # letters for a list of node ids
+        return {k: v for v, keys in self.graph.succ[node_id].items() for k in keys}
 
     def next(self, node_id: str, outcome: str) -> str | None:
         return self.edges_from(node_id).get(outcome)
@@ -331,12 +345,17 @@ class Flow:
             entry: dict[str, Any] = {"kind": data["kind"]}
             if data.get("label"):
                 entry["label"] = data["label"]
-            entry["params"] = data["params"]
+            entry["params"] = _plain_copy(data["params"])
             nodes[node_id] = entry
-        edges = sorted(
-            ({"from": u, "outcome": k, "to": v} for u, v, k in self.graph.edges(keys=True)),
-            key=lambda e: (e["from"], e["outcome"]),
-        )
+        edges = [
+            {"from": u, "outcome": k, "to": v}
+            for u, k, v in sorted(
+                (u, k, v)
+                for u, targets in self.graph.succ.items()
+                for v, keys in targets.items()
+                for k in keys
+            )
+        ]
         layout = {
             n: {"x": round(p[0], 1), "y": round(p[1], 1)}
             for n, p in sorted(self.positions().items())
@@ -363,23 +382,34 @@ class Flow:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "flow") -> Flow:
-        """Load plain data. Values out of bounds and unknown kinds are kept for ``validate()`` to
-        report; a structurally broken document raises FlowError naming where."""
+        """Load plain data (as from :meth:`to_dict`).
+
+        Values out of bounds, unknown kinds and odd node ids are kept as written, for
+        :func:`~flowbuilder.validate.validate` to report with the rest; a structurally broken
+        document (wrong schema, edges to unknown nodes, an outcome connected twice...) raises
+        one FlowError saying where.
+        """
         if not isinstance(data, Mapping):
-            raise FlowError(f"{source}: a flow must be a JSON object")
+            raise FlowError(f"{source}: a flow must be a JSON object, got {type(data).__name__}")
         schema = data.get("schema")
         if schema != SCHEMA_VERSION:
             raise FlowError(
                 f"{source}: unsupported schema {schema!r} (this version reads {SCHEMA_VERSION})",
                 field="schema",
             )
-        settings = {**DEFAULT_SETTINGS, **(data.get("settings") or {})}
-        flow = cls(
-            str(data.get("name") or "flow"),
-            voice=settings["voice"],
-            timezone=settings["timezone"],
-            description=str(data.get("description", "")),
-        )
+        raw_settings = data.get("settings") or {}
+        if not isinstance(raw_settings, Mapping):
+            raise FlowError(f"{source}: 'settings' must be an object", field="settings")
+        settings = {**DEFAULT_SETTINGS, **raw_settings}
+        try:
+            flow = cls(
+                str(data.get("name") or "flow"),
+                voice=settings["voice"],
+                timezone=settings["timezone"],
+                description=str(data.get("description") or ""),
+            )
+        except FlowError as exc:
+            raise FlowError(f"{source}: {exc}", field="name") from None
         flow.graph.graph["settings"] = settings
         raw_nodes = data.get("nodes")
         if not isinstance(raw_nodes, Mapping):
@@ -390,14 +420,27 @@ class Flow:
             if not isinstance(node, Mapping) or not isinstance(node.get("kind"), str):
                 raise FlowError(f"{source}: node must be an object with a 'kind'", node_id=node_id)
             params = node.get("params") or {}
+            if not isinstance(params, Mapping):
+                raise FlowError(f"{source}: 'params' must be an object", node_id=node_id)
             try:
-                params = get_kind(node["kind"]).normalize(params, node_id=node_id)
-            except (UnknownNodeKindError, NodeConfigError):
-                params = dict(params)  # kept as written; validate() reports it
+                kind = get_kind(node["kind"])
+            except UnknownNodeKindError:
+                params = dict(params)  # kept as written; validate() reports the kind
+            else:
+                try:
+                    params = kind.normalize(params, node_id=node_id)
+                except NodeConfigError:  # kept, defaults filled in; validate() reports it
+                    params = {**kind.defaults(), **params}
             flow.graph.add_node(
-                node_id, kind=node["kind"], params=params, label=str(node.get("label", ""))
+                node_id,
+                kind=node["kind"],
+                params=_plain_copy(params),
+                label=str(node.get("label") or ""),
             )
-        for i, edge in enumerate(data.get("edges") or []):
+        raw_edges = data.get("edges") or []
+        if not isinstance(raw_edges, list):
+            raise FlowError(f"{source}: 'edges' must be a list", field="edges")
+        for i, edge in enumerate(raw_edges):
             try:
                 u, k, v = edge["from"], edge["outcome"], edge["to"]
             except (KeyError, TypeError):
@@ -405,16 +448,34 @@ class Flow:
                     f"{source}: edges[{i}] needs from, outcome and to", field="edges"
                 ) from None
             for end in (u, v):
-                if end not in flow.graph:
+                if not isinstance(end, str) or end not in flow.graph:
                     raise FlowError(
                         f"{source}: edges[{i}] refers to unknown node {end!r}", field="edges"
                     )
+            if not isinstance(k, str):
+                raise FlowError(f"{source}: edges[{i}] outcome must be text", field="edges")
+            if k in flow.edges_from(u):
+                raise FlowError(
+                    f"{source}: edges[{i}] connects outcome {k!r} of {u!r} a second time",
+                    field="edges",
+                )
             flow.graph.add_edge(u, v, key=k)
-        for node_id, p in (data.get("layout") or {}).items():
+        raw_layout = data.get("layout") or {}
+        if not isinstance(raw_layout, Mapping):
+            raise FlowError(f"{source}: 'layout' must be an object", field="layout")
+        for node_id, p in raw_layout.items():
             if node_id in flow.graph:
-                flow.graph.nodes[node_id]["pos"] = (float(p["x"]), float(p["y"]))
+                try:
+                    flow.graph.nodes[node_id]["pos"] = (float(p["x"]), float(p["y"]))
+                except (KeyError, TypeError, ValueError):
+                    raise FlowError(
+                        f"{source}: layout of {node_id!r} must be {{'x': number, 'y': number}}",
+                        field="layout",
+                    ) from None
         entry = data.get("entry")
-        flow.graph.graph["entry"] = entry if entry in flow.graph else None
+        if entry is not None and (not isinstance(entry, str) or entry not in flow.graph):
+            raise FlowError(f"{source}: entry {entry!r} is not a node", field="entry")
+        flow.graph.graph["entry"] = entry
         return flow
 
     @classmethod
@@ -552,6 +613,15 @@ class FlowDiff:
         lines += [f"~ edge {u} --{k}--> {old} => {new}" for u, k, old, new in self.edges_changed]
         lines += [f"~ {k}: {old!r} -> {new!r}" for k, (old, new) in self.settings_changed.items()]
         return "\n".join(lines) if lines else "no changes"
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of JSON-like data (dicts and lists copied, leaves shared)."""
+    if isinstance(value, dict):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_copy(v) for v in value]
+    return value
 
 
 __all__ = ["SCHEMA_VERSION", "Flow", "FlowChange", "FlowDiff"]
