@@ -30,6 +30,7 @@ from typing import Any, Final, Literal
 import httpx
 
 from flowbuilder.callr import wire
+from flowbuilder.callr.rpc import shared_ssl_context
 from flowbuilder.errors import CallbackError
 from flowbuilder.phone import CallSetup, NextPost, Script, SimulatedCall, Transcript
 
@@ -177,6 +178,7 @@ class Phones:
                 max_connections=max_in_flight, max_keepalive_connections=max_in_flight
             ),
             trust_env=False,
+            verify=shared_ssl_context(),
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
         )

@@ -107,6 +107,8 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._server: HTTPServer | None = None
         self._phones: Phones | None = None
+        self._client: CallrClient | None = None
+        self._clients: list[CallrClient] = []
 
     # -- credentials --------------------------------------------------------------------------
 
@@ -224,6 +226,10 @@ class Sandbox:
             thread.join(timeout=10)
         self._thread = None
         self._loop = None
+        for client in [self._client, *self._clients]:
+            if client is not None:
+                client.close()
+        self._client, self._clients = None, []
         if _RUNNING.get((self.host, self._port)) is self:
             del _RUNNING[(self.host, self._port)]
         if self.account is not None:
@@ -254,11 +260,23 @@ class Sandbox:
         return {"login": self._login, "password": self._password}
 
     def client(self, **options: Any) -> CallrClient:
-        """A :class:`CallrClient` pointed at this sandbox with its credentials."""
+        """A :class:`CallrClient` pointed at this sandbox with its credentials.
+
+        Without options it is the same client each time; every client made here is closed
+        when the sandbox stops.
+        """
         self._require_running()
-        return CallrClient(url=self.url, **{**self._client_auth(), **options})
+        if not options and self._client is not None:
+            return self._client
+        client = CallrClient(url=self.url, **{**self._client_auth(), **options})
+        if options:
+            self._clients.append(client)
+        else:
+            self._client = client
+        return client
 
     def async_client(self, **options: Any) -> AsyncCallrClient:
+        """An :class:`AsyncCallrClient` for this sandbox (close it with ``aclose()``)."""
         self._require_running()
         return AsyncCallrClient(url=self.url, **{**self._client_auth(), **options})
 
@@ -396,6 +414,21 @@ class Sandbox:
         self._phones.start(call)
 
     # -- transcripts --------------------------------------------------------------------------
+
+    def follow(self, server: Any) -> Callable[[], None]:
+        """Fill in the node path of each call's transcript from a callback server running in
+        this process (a ``ServerHandle``, or anything with ``subscribe(callback)`` whose events
+        carry ``callid`` and ``path``). CALLR itself never learns the path; this is for tests and
+        notebooks. Returns the function that stops following."""
+
+        def on_event(event: Any) -> None:
+            path = getattr(event, "path", ())
+            call = self._calls.get(getattr(event, "callid", None) or 0)
+            if call is not None and path:
+                call.transcript.path.extend(path)
+
+        unsubscribe: Callable[[], None] = server.subscribe(on_event)
+        return unsubscribe
 
     @property
     def calls(self) -> list[SandboxCall]:
