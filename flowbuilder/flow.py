@@ -390,16 +390,17 @@ class Flow:
         one FlowError saying where.
         """
         if not isinstance(data, Mapping):
-            raise FlowError(f"{source}: a flow must be a JSON object, got {type(data).__name__}")
+            raise _load_error(source, f"a flow must be a JSON object, got {type(data).__name__}")
         schema = data.get("schema")
         if schema != SCHEMA_VERSION:
-            raise FlowError(
-                f"{source}: unsupported schema {schema!r} (this version reads {SCHEMA_VERSION})",
+            raise _load_error(
+                source,
+                f"unsupported schema {schema!r} (this version reads {SCHEMA_VERSION})",
                 field="schema",
             )
         raw_settings = data.get("settings") or {}
         if not isinstance(raw_settings, Mapping):
-            raise FlowError(f"{source}: 'settings' must be an object", field="settings")
+            raise _load_error(source, "'settings' must be an object", field="settings")
         settings = {**DEFAULT_SETTINGS, **raw_settings}
         try:
             flow = cls(
@@ -409,19 +410,21 @@ class Flow:
                 description=str(data.get("description") or ""),
             )
         except FlowError as exc:
-            raise FlowError(f"{source}: {exc}", field="name") from None
+            raise _load_error(source, exc.reason, field="name") from None
         flow.graph.graph["settings"] = settings
         raw_nodes = data.get("nodes")
         if not isinstance(raw_nodes, Mapping):
-            raise FlowError(
-                f"{source}: 'nodes' must be an object of node id -> node", field="nodes"
-            )
+            raise _load_error(source, "'nodes' must be an object of node id -> node", field="nodes")
         for node_id, node in raw_nodes.items():
             if not isinstance(node, Mapping) or not isinstance(node.get("kind"), str):
-                raise FlowError(f"{source}: node must be an object with a 'kind'", node_id=node_id)
+                raise _load_error(
+                    source, f"node {node_id!r} must be an object with a 'kind'", node_id=node_id
+                )
             params = node.get("params") or {}
             if not isinstance(params, Mapping):
-                raise FlowError(f"{source}: 'params' must be an object", node_id=node_id)
+                raise _load_error(
+                    source, f"params of {node_id!r} must be an object", node_id=node_id
+                )
             try:
                 kind = get_kind(node["kind"])
             except UnknownNodeKindError:
@@ -439,42 +442,44 @@ class Flow:
             )
         raw_edges = data.get("edges") or []
         if not isinstance(raw_edges, list):
-            raise FlowError(f"{source}: 'edges' must be a list", field="edges")
+            raise _load_error(source, "'edges' must be a list", field="edges")
         for i, edge in enumerate(raw_edges):
             try:
                 u, k, v = edge["from"], edge["outcome"], edge["to"]
             except (KeyError, TypeError):
-                raise FlowError(
-                    f"{source}: edges[{i}] needs from, outcome and to", field="edges"
+                raise _load_error(
+                    source, f"edges[{i}] needs from, outcome and to", field="edges"
                 ) from None
             for end in (u, v):
                 if not isinstance(end, str) or end not in flow.graph:
-                    raise FlowError(
-                        f"{source}: edges[{i}] refers to unknown node {end!r}", field="edges"
+                    raise _load_error(
+                        source, f"edges[{i}] refers to unknown node {end!r}", field="edges"
                     )
             if not isinstance(k, str):
-                raise FlowError(f"{source}: edges[{i}] outcome must be text", field="edges")
+                raise _load_error(source, f"edges[{i}] outcome must be text", field="edges")
             if k in flow.edges_from(u):
-                raise FlowError(
-                    f"{source}: edges[{i}] connects outcome {k!r} of {u!r} a second time",
+                raise _load_error(
+                    source,
+                    f"edges[{i}] connects outcome {k!r} of {u!r} a second time",
                     field="edges",
                 )
             flow.graph.add_edge(u, v, key=k)
         raw_layout = data.get("layout") or {}
         if not isinstance(raw_layout, Mapping):
-            raise FlowError(f"{source}: 'layout' must be an object", field="layout")
+            raise _load_error(source, "'layout' must be an object", field="layout")
         for node_id, p in raw_layout.items():
             if node_id in flow.graph:
                 try:
                     flow.graph.nodes[node_id]["pos"] = (float(p["x"]), float(p["y"]))
                 except (KeyError, TypeError, ValueError):
-                    raise FlowError(
-                        f"{source}: layout of {node_id!r} must be {{'x': number, 'y': number}}",
+                    raise _load_error(
+                        source,
+                        f"layout of {node_id!r} must be {{'x': number, 'y': number}}",
                         field="layout",
                     ) from None
         entry = data.get("entry")
         if entry is not None and (not isinstance(entry, str) or entry not in flow.graph):
-            raise FlowError(f"{source}: entry {entry!r} is not a node", field="entry")
+            raise _load_error(source, f"entry {entry!r} is not a node", field="entry")
         flow.graph.graph["entry"] = entry
         return flow
 
@@ -484,6 +489,8 @@ class Flow:
             data = json.loads(text)
         except ValueError as exc:
             raise FlowError(f"{source}: not valid JSON: {exc}") from None
+        except RecursionError:
+            raise FlowError(f"{source}: not valid JSON: nested too deeply") from None
         return cls.from_dict(data, source=source)
 
     @classmethod
@@ -575,9 +582,10 @@ class FlowDiff:
         for node_id in sorted(set(na) & set(nb)):
             changes: dict[str, tuple[Any, Any]] = {}
             old, new = na[node_id], nb[node_id]
-            for key in ("kind", "label"):
-                if old.get(key) != new.get(key):
-                    changes[key] = (old.get(key), new.get(key))
+            if old["kind"] != new["kind"]:
+                changes["kind"] = (old["kind"], new["kind"])
+            if old.get("label", "") != new.get("label", ""):  # an empty label is left out
+                changes["label"] = (old.get("label", ""), new.get("label", ""))
             for key in sorted(set(old["params"]) | set(new["params"])):
                 if old["params"].get(key) != new["params"].get(key):
                     changes[f"params.{key}"] = (old["params"].get(key), new["params"].get(key))
@@ -613,6 +621,16 @@ class FlowDiff:
         lines += [f"~ edge {u} --{k}--> {old} => {new}" for u, k, old, new in self.edges_changed]
         lines += [f"~ {k}: {old!r} -> {new!r}" for k, (old, new) in self.settings_changed.items()]
         return "\n".join(lines) if lines else "no changes"
+
+
+def _load_error(
+    source: str, message: str, *, node_id: str | None = None, field: str | None = None
+) -> FlowError:
+    """A load problem, one line led by the file (or *source*) rather than the node and field,
+    which are still set on the exception."""
+    error = FlowError(f"{source}: {message}")
+    error.node_id, error.field, error.reason = node_id, field, message
+    return error
 
 
 def _plain_copy(value: Any) -> Any:
