@@ -2,6 +2,19 @@
 
 A program's ``version`` is a hash of its logic, so a server can keep older versions for calls
 that started on them (hot reload) and a forged or stale position is recognised.
+
+>>> from flowbuilder.flow import Flow
+>>> flow = Flow("hi").add("hello", "play", prompt="Hello").add("bye", "hangup")
+>>> program = compile(flow.connect("hello", "bye"))
+>>> program.entry, sorted(program.nodes), dict(program.nodes["hello"].edges)
+('hello', ['bye', 'hello'], {'next': 'bye'})
+
+Labels, layout and the description are not logic: they leave the version alone.
+
+>>> compile(flow.set_label("hello", "Greeting").move("hello", 40, 80)).version == program.version
+True
+>>> compile(flow.set_params("hello", prompt="Hi")).version == program.version
+False
 """
 
 from __future__ import annotations
