@@ -1,9 +1,9 @@
-"""Call flow support_line, exported from flowbuilder.
+"""Call flow support_line.
 
 Acme's support line: sales, support, operator.
 
-The flow is the FLOW data below. To change it, edit the flow (in the builder, or in code)
-and export it again rather than editing this file::
+Exported from flowbuilder: the flow is the FLOW data below. To change it, edit the flow
+(in the builder, or in code) and export it again rather than editing this file::
 
     flowbuilder export FLOW --to py -o support_line.py
 

@@ -4,9 +4,10 @@ line is, and how to show any text on one printable line.
 Flow text (labels, prompts, URLs) is user data. Exporters keep it *data*: control characters,
 bidi overrides, zero-width and combining characters are always written as escapes, so an exported
 file shows exactly what it holds (no Trojan Source tricks) and its lines have a known width.
+Generated source goes further and keeps only ASCII and accented Latin letters as themselves.
 
->>> display("Line 1\\nLine\\t2\\u202e")
-'Line 1\\\\nLine\\\\t2\\\\u202e'
+>>> display("Line 1\\nLine\\t2\\u202e, café, \\u4e2d")
+'Line 1\\\\nLine\\\\t2\\\\u202e, café, \\\\u4e2d'
 >>> width("abc\\u4e2d")
 5
 """
@@ -23,13 +24,30 @@ _ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Zl",
 
 
 @lru_cache(maxsize=8192)
-def is_plain(char: str) -> bool:
-    """True when *char* may be written as itself in an exported file."""
+def is_visible(char: str) -> bool:
+    """True when *char* shows as itself: not a control, format (bidi, zero-width), combining,
+    private-use, unassigned or separator character (a plain space is fine)."""
     if char == " ":
         return True
     if char < "\x7f":
         return char >= " "
     return unicodedata.category(char) not in _ESCAPED_CATEGORIES
+
+
+@lru_cache(maxsize=8192)
+def is_plain(char: str) -> bool:
+    """True when *char* may be written as itself in generated source code: printable ASCII, or a
+    Latin letter with accents (é, ç, ü). Anything else, including look-alikes of ASCII such as
+    Cyrillic or full-width letters and curly quotes, is written as an escape."""
+    if char < "\x7f":
+        return char >= " "
+    decomposed = unicodedata.normalize("NFD", char)
+    return (
+        len(decomposed) > 1
+        and decomposed[0].isascii()
+        and decomposed[0].isalpha()
+        and all(unicodedata.category(c) == "Mn" for c in decomposed[1:])
+    )
 
 
 def char_width(char: str) -> int:

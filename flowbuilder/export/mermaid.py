@@ -20,11 +20,11 @@ flowchart LR
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from flowbuilder.errors import UnknownNodeKindError
-from flowbuilder.export._text import escape_char, is_plain
+from flowbuilder.export._text import escape_char, is_visible
 from flowbuilder.flow import Flow
 from flowbuilder.nodes._base import NodeKind, get_kind
 
@@ -84,28 +84,41 @@ def mermaid_ids(node_ids: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def escape_label(text: str, max_chars: int | None = None) -> str:
-    """*text* as the inside of a quoted Mermaid label; optionally cut to about *max_chars*.
+def escape_label(
+    text: str, max_chars: int | None = None, plain: Callable[[str], bool] = is_visible
+) -> str:
+    """*text* as the inside of a quoted Mermaid label, cut (ending in ``...``) so that it takes
+    at most *max_chars* characters when given. Characters that are not *plain* or could end the
+    label are entity codes.
 
     >>> escape_label('a "quote"; #1 <b>{x}</b>')
     'a #quot;quote#quot;#59; #35;1 #60;b#62;#123;x#125;#60;/b#62;'
+    >>> escape_label("Support voicemail", 10)
+    'Support...'
     """
     pieces: list[str] = []
-    for i, c in enumerate(text):
-        if max_chars is not None and i >= max_chars:
-            pieces.append("...")
-            break
+    for c in text:
         if c == "\n":
-            pieces.append("<br>")
+            piece = "<br>"
         elif c == '"':
-            pieces.append("#quot;")
-        elif _SAFE.match(c) or (c > "\x7f" and is_plain(c)):
-            pieces.append(c)
-        elif is_plain(c):
-            pieces.append(f"#{ord(c)};")
+            piece = "#quot;"
+        elif _SAFE.match(c) or (c > "\x7f" and plain(c)):
+            piece = c
+        elif is_visible(c):
+            piece = f"#{ord(c)};"
         else:  # a control or invisible character: show its escape, visibly
-            pieces.append("".join(f"#{ord(e)};" if e == "\\" else e for e in escape_char(c)))
-    return "".join(pieces)
+            piece = "".join(f"#{ord(e)};" if e == "\\" else e for e in escape_char(c))
+        pieces.append(piece)
+    out = "".join(pieces)
+    if max_chars is None or len(out) <= max_chars:
+        return out
+    kept, used = [], 3
+    for piece in pieces:
+        if used + len(piece) > max_chars:
+            break
+        kept.append(piece)
+        used += len(piece)
+    return "".join(kept) + "..."
 
 
 def _kind(flow: Flow, node_id: str) -> NodeKind | None:
@@ -131,23 +144,31 @@ def _text_color(fill: str) -> str:
 
 
 def to_mermaid(
-    flow: Flow, *, direction: str = "LR", max_label: int | None = None, indent: str = "    "
+    flow: Flow,
+    *,
+    direction: str = "LR",
+    max_label: int | None = None,
+    indent: str = "    ",
+    plain: Callable[[str], bool] = is_visible,
+    short_ids: bool = False,
 ) -> str:
     """A Mermaid ``flowchart`` of *flow*: shapes by kind, coloured by kind, edges by outcome.
 
-    *max_label* cuts long labels (the exported module's docstring keeps its lines short).
+    *max_label* cuts long labels and outcomes, *short_ids* names nodes ``n1``, ``n2``... (the
+    exported module's docstring keeps its lines short); characters for which *plain* is false
+    are written as entity codes (``#233;``).
     """
     if direction not in ("LR", "RL", "TB", "TD", "BT"):
         raise ValueError(f"direction must be LR, RL, TB, TD or BT, got {direction!r}")
     lines = [f"flowchart {direction}"]
-    ids = mermaid_ids(flow)
+    ids = {n: f"n{i}" for i, n in enumerate(flow, 1)} if short_ids else mermaid_ids(flow)
     if flow.entry is not None:
         lines.append(f'{indent}{START}(("start")) --> {ids[flow.entry]}')
     used: dict[str, NodeKind] = {}
     for node_id in flow:
         kind = _kind(flow, node_id)
         opening, closing = _shape(kind)
-        label = escape_label(flow.label(node_id) or node_id, max_label)
+        label = escape_label(flow.label(node_id) or node_id, max_label, plain)
         css = ""
         if kind is not None and _COLOR.match(kind.color):
             used[kind.name] = kind
@@ -155,7 +176,8 @@ def to_mermaid(
         lines.append(f'{indent}{ids[node_id]}{opening}"{label}"{closing}{css}')
     for node_id in flow:
         for outcome, target in sorted(flow.edges_from(node_id).items()):
-            lines.append(f'{indent}{ids[node_id]} -->|"{escape_label(outcome)}"| {ids[target]}')
+            shown = escape_label(outcome, max_label, plain)
+            lines.append(f'{indent}{ids[node_id]} -->|"{shown}"| {ids[target]}')
     for name, kind in sorted(used.items()):
         lines.append(
             f"{indent}classDef k_{name} fill:{kind.color},stroke:#333,"

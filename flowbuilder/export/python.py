@@ -110,7 +110,7 @@ def _flat(value: Any, where: str) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ExportError(f"{where}: cannot export {value!r} (not a finite number)")
-        return repr(value)
+        return repr(value).replace("e+", "e")  # 1e16, as ruff writes it
     if isinstance(value, Mapping):
         for key in value:
             if not isinstance(key, str):
@@ -125,33 +125,53 @@ def _flat(value: Any, where: str) -> str:
     raise ExportError(f"{where}: cannot export a {type(value).__name__} value; use JSON data")
 
 
-def literal_lines(value: Any, *, indent: int = 0, prefix: str = "", suffix: str = "") -> list[str]:
+def literal_lines(
+    value: Any, *, indent: int = 0, prefix: str = "", suffix: str = "", where: str = "value"
+) -> list[str]:
     """*value* as source lines: on one line when it fits, else one item per line with trailing
-    commas (ruff keeps those exploded), long strings split into implicit concatenations."""
+    commas (ruff keeps those exploded), long strings split into implicit concatenations.
+
+    *where* names the value in errors (``nodes.hi.params.prompt``).
+    """
     pad = INDENT * indent
-    where = prefix.rstrip(": =") or "value"
-    flat = _flat(value, where)
-    line = f"{pad}{prefix}{flat}{suffix}"
+    line = f"{pad}{prefix}{_flat(value, where)}{suffix}"
     if _text.width(line) <= LINE_LENGTH:
         return [line]
     if isinstance(value, Mapping) and value:
         lines = [f"{pad}{prefix}{{"]
         for key, item in value.items():
-            key_prefix = f"{str_literal(key)}: "
-            lines += literal_lines(item, indent=indent + 1, prefix=key_prefix, suffix=",")
+            lines += _item_lines(key, item, indent + 1, f"{where}.{key}")
         return [*lines, f"{pad}}}{suffix}"]
     if isinstance(value, list | tuple) and value:
         lines = [f"{pad}{prefix}["]
-        for item in value:
-            lines += literal_lines(item, indent=indent + 1, suffix=",")
+        for i, item in enumerate(value):
+            lines += literal_lines(item, indent=indent + 1, suffix=",", where=f"{where}[{i}]")
         return [*lines, f"{pad}]{suffix}"]
     if isinstance(value, str):
-        room = LINE_LENGTH - len(INDENT) * (indent + 1)
-        pieces = _split_string(value, room)
-        if len(pieces) > 1:
-            inner = [f"{pad}{INDENT}{str_literal(p)}" for p in pieces]
-            return [f"{pad}{prefix}(", *inner, f"{pad}){suffix}"]
+        pieces = _string_lines(value, indent + 1)
+        if pieces:  # parenthesized, even as one piece: ruff keeps the parentheses then
+            return [f"{pad}{prefix}(", *pieces, f"{pad}){suffix}"]
     return [line]  # a number, or a string that cannot be cut: as it is
+
+
+def _string_lines(value: str, indent: int) -> list[str]:
+    pad = INDENT * indent
+    return [pad + str_literal(p) for p in _split_string(value, LINE_LENGTH - len(pad))]
+
+
+def _item_lines(key: str, item: Any, indent: int, where: str) -> list[str]:
+    """One ``key: value,`` of an exploded dict; a key too long for its line is split too."""
+    pad = INDENT * indent
+    key_literal = str_literal(key)
+    # what must follow the key on its line: an opening bracket, or a whole number/None/bool
+    splittable = isinstance(item, str | Mapping | list | tuple) and len(item) > 0
+    head = "(" if splittable else _flat(item, where) + ","
+    if _text.width(f"{pad}{key_literal}: {head}") <= LINE_LENGTH:
+        return literal_lines(
+            item, indent=indent, prefix=f"{key_literal}: ", suffix=",", where=where
+        )
+    head = [f"{pad}(", *_string_lines(key, indent + 1)]
+    return head + literal_lines(item, indent=indent, prefix="): ", suffix=",", where=where)
 
 
 # -- the flow as canonical data --------------------------------------------------------------------
@@ -215,6 +235,36 @@ def _doc_literal(text: str) -> str:
     return f'"""{body}"""'
 
 
+def _src_width(text: str) -> int:
+    """Columns *text* takes once written in the docstring (``\\`` and ``"`` may be escaped)."""
+    return _text.width(text) + text.count("\\") + text.count('"')
+
+
+def _cut(text: str, max_width: int) -> str:
+    """*text* cut to *max_width* source columns, ending in ``...`` when cut."""
+    if _src_width(text) <= max_width:
+        return text
+    out, used = [], 3
+    for c in text:
+        used += _src_width(c)
+        if used > max_width:
+            break
+        out.append(c)
+    return "".join(out) + "..."
+
+
+def _hard_wrap(line: str, max_width: int) -> list[str]:
+    """*line* in pieces of at most *max_width* source columns, trailing spaces dropped."""
+    pieces, piece, used = [], "", 0
+    for c in line:
+        if used + _src_width(c) > max_width:
+            pieces.append(piece.rstrip())
+            piece, used = "", 0
+        piece += c
+        used += _src_width(c)
+    return [*pieces, piece.rstrip()]
+
+
 def _node_table(flow: Flow) -> list[str]:
     rows: list[tuple[str, str, str, list[str]]] = []
     for node_id in flow:
@@ -229,22 +279,22 @@ def _node_table(flow: Flow) -> list[str]:
         ]
         rows.append(
             (
-                _text.truncate(_text.display(node_id), 24),
-                _text.truncate(_text.display(flow.kind(node_id)), 14),
-                _text.truncate(_text.display(flow.label(node_id)), 24),
+                _cut(_text.display(node_id), 24),
+                _cut(_text.display(flow.kind(node_id)), 14),
+                _cut(_text.display(flow.label(node_id)), 24),
                 outcomes or ["(ends the call)"],
             )
         )
     header = ("id", "kind", "label")
     widths = [
-        max([_text.width(cells[i]) for *cells, _ in rows] + [len(header[i])])
+        max([_src_width(cells[i]) for *cells, _ in rows] + [len(header[i])])
         for i in range(len(header))
     ]
     room = LINE_LENGTH - 8 - len(INDENT) - sum(widths) - 2 * len(widths)
 
     def line(cells: tuple[str, str, str], last: str) -> str:
-        padded = [c + " " * (w - _text.width(c)) for c, w in zip(cells, widths, strict=True)]
-        return (INDENT + "  ".join([*padded, _text.truncate(last, room)])).rstrip()
+        padded = [c + " " * (w - _src_width(c)) for c, w in zip(cells, widths, strict=True)]
+        return (INDENT + "  ".join([*padded, _cut(last, room)])).rstrip()
 
     lines = [line(header, "outcomes -> targets")]
     lines.append(line(("-" * widths[0], "-" * widths[1], "-" * widths[2]), "-" * 19))
@@ -256,15 +306,15 @@ def _node_table(flow: Flow) -> list[str]:
 
 def _docstring(flow: Flow) -> str:
     name = _text.display(flow.name)
-    lines = [f"Call flow {name}, exported from flowbuilder.", ""]
+    lines = [f"Call flow {name}.", ""]
     for paragraph in flow.description.splitlines():
         shown = _text.display(paragraph).strip()
         lines += textwrap.wrap(shown, LINE_LENGTH - 8, break_on_hyphens=False) or [""]
     if flow.description.strip():
         lines.append("")
     lines += [
-        "The flow is the FLOW data below. To change it, edit the flow (in the builder, or in code)",
-        "and export it again rather than editing this file::",
+        "Exported from flowbuilder: the flow is the FLOW data below. To change it, edit the flow",
+        "(in the builder, or in code) and export it again rather than editing this file::",
         "",
         f"{INDENT}flowbuilder export FLOW --to py -o {name}.py",
         "",
@@ -273,7 +323,7 @@ def _docstring(flow: Flow) -> str:
         "",
         f"{INDENT}python {name}.py --port 8080",
         "",
-        f"Nodes (entry: {_text.display(flow.entry or '(none)')}):",
+        f"Nodes (entry: {_cut(_text.display(flow.entry or '(none)'), 60)}):",
         "",
         *_node_table(flow),
     ]
@@ -286,12 +336,15 @@ def _docstring(flow: Flow) -> str:
     )
     if functions:
         lines += ["", "Python functions it calls (imported when the call reaches them):", ""]
-        lines += [INDENT + _text.truncate(_text.display(f), LINE_LENGTH - 12) for f in functions]
+        lines += [INDENT + _cut(_text.display(f), LINE_LENGTH - 12) for f in functions]
     lines += ["", "Diagram (Mermaid)::", ""]
-    for row in to_mermaid(flow, max_label=32).splitlines():
-        lines.append(_text.truncate(INDENT + row, LINE_LENGTH - 4))
+    diagram = to_mermaid(flow, max_label=32, plain=_text.is_plain).splitlines()
+    if max(map(_src_width, diagram)) > LINE_LENGTH - 8:  # long node ids: number the nodes
+        diagram = to_mermaid(flow, max_label=32, plain=_text.is_plain, short_ids=True).splitlines()
+    lines += [INDENT + row for row in diagram]
     lines.append("")
-    return _doc_literal("\n".join(line.rstrip() for line in lines))
+    fitted = [piece for line in lines for piece in _hard_wrap(line, LINE_LENGTH - 4)]
+    return _doc_literal("\n".join(fitted))
 
 
 # -- the module ------------------------------------------------------------------------------------
@@ -330,19 +383,13 @@ if __name__ == "__main__":
 def to_python(flow: Flow) -> str:
     """The source of a standalone module for *flow* (see the module docstring)."""
     data = flow_data(flow)
-    body = "\n".join(literal_lines(data, prefix="FLOW: dict[str, Any] = "))
-    if not body.endswith("}"):  # a tiny flow fits on one line: keep the module's shape anyway
-        body = "\n".join(
-            [
-                "FLOW: dict[str, Any] = {",
-                *(
-                    line
-                    for k, v in data.items()
-                    for line in literal_lines(v, indent=1, prefix=f"{str_literal(k)}: ", suffix=",")
-                ),
-                "}",
-            ]
-        )
+    body = "\n".join(
+        [
+            "FLOW: dict[str, Any] = {",  # always exploded: the module's shape never changes
+            *(line for k, v in data.items() for line in _item_lines(k, v, 1, k)),
+            "}",
+        ]
+    )
     docstring = _docstring(flow)
     source = "\n".join(
         [
@@ -362,11 +409,7 @@ def to_python(flow: Flow) -> str:
             body,
         ]
     )
-    source += _CODE
-    if not source.isascii():
-        # non-ASCII letters are kept readable; ruff would flag the ones that look like ASCII
-        source = "# ruff: noqa: RUF001, RUF002, RUF003\n" + source
-    return source
+    return source + _CODE
 
 
 def export_python(flow: Flow, path: str | Path) -> Path:

@@ -28,7 +28,7 @@ from typing import Final
 from xml.sax.saxutils import escape, quoteattr
 
 from flowbuilder.errors import UnknownNodeKindError
-from flowbuilder.export._text import char_width, escape_char, is_plain
+from flowbuilder.export._text import char_width, escape_char, is_visible
 from flowbuilder.flow import Flow
 from flowbuilder.layout import (
     HEADER_HEIGHT,
@@ -57,7 +57,7 @@ def visible(text: str, *, one_line: bool = True) -> str:
     invisible or not allowed in XML (controls, bidi overrides, zero-width) shown as an escape."""
     if one_line:
         text = re.sub(r"\s+", " ", text).strip()
-    return "".join(c if is_plain(c) or c in "\n\t" else escape_char(c) for c in text)
+    return "".join(c if is_visible(c) or c in "\n\t" else escape_char(c) for c in text)
 
 
 def _xml(text: str) -> str:
