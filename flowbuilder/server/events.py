@@ -24,23 +24,23 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 logger = logging.getLogger("flowbuilder.server")
 
 Subscriber = Callable[["Event"], object]
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One request the callback server answered.
+class Event(NamedTuple):
+    """One request the callback server answered (immutable: a named tuple, cheap to make on
+    every request and safe to hand to another thread).
 
     ``command``/``command_result``/``command_error`` are what CALLR reported about the previous
     command (``command`` is ``""`` on a call's first POST); ``answered`` is the command sent back
     (``None``: an empty 200, or a rejected request). ``path`` lists the nodes entered while
-    answering; ``node`` is where the call now waits. ``status`` is the HTTP status returned;
-    ``error`` says why a request was refused or why the flow took its error path or fallback.
+    answering; ``node`` is where the call now waits. ``effects`` describes each HTTP request or
+    Python function performed, one line each. ``status`` is the HTTP status returned; ``error``
+    says why a request was refused or why the flow took its error path or fallback.
     """
 
     time: float
@@ -67,7 +67,7 @@ class Event:
         return self.status == 200 and self.error is None
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self._asdict()
         data["path"] = list(self.path)
         data["effects"] = list(self.effects)
         return data

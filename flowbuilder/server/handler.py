@@ -10,6 +10,7 @@ happens: a bug anywhere gives the engine's fallback (an apology, then a hang-up)
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable
@@ -41,6 +42,7 @@ def normalize_path(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
+@functools.lru_cache(maxsize=64)  # clients send the same few headers again and again
 def _media_type(header: str | None) -> tuple[str, str]:
     """(media type, charset) of a Content-Type header, lower-cased."""
     if not header:

@@ -12,7 +12,7 @@ import hmac
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 import httpx
 
@@ -90,8 +90,7 @@ class Deployment:
         return f"{self.program.name}@{self.program.version} for {app} at {self.path}"
 
 
-@dataclass(frozen=True, slots=True)
-class ActiveCall:
+class ActiveCall(NamedTuple):
     """A call in progress: where it waits now and the nodes it went through."""
 
     callid: int
