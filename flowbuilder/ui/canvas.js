@@ -11,7 +11,7 @@ const NODE_W = 180; // flowbuilder.layout.NODE_WIDTH: auto-layout leaves room fo
 const HEAD_H = 48;
 const ROW_H = 20;
 const CLICK_SLOP = 4; // px a press may travel and still count as a click
-const ZOOM_MIN = 0.15;
+const ZOOM_MIN = 0.05;
 const ZOOM_MAX = 3;
 
 function el(tag, attrs = {}, parent = null, ns = NS) {
@@ -40,8 +40,8 @@ function clip(text, chars) {
 }
 
 function edgePath(x1, y1, x2, y2) {
-  const back = x2 < x1 + 30;
-  const dx = back ? 90 : Math.max(40, (x2 - x1) / 2);
+  const back = x2 < x1 - 10; // a loop back to an earlier node goes round, below or above
+  const dx = back ? 90 : Math.max(24, (x2 - x1) / 2);
   const dy = back ? Math.max(70, Math.abs(y2 - y1) / 2) * (y2 >= y1 ? 1 : -1) : 0;
   return `M${x1},${y1} C${x1 + dx},${y1 + dy} ${x2 - dx},${y2 + dy} ${x2},${y2}`;
 }
@@ -473,7 +473,7 @@ function render({ model, el: host }) {
   const onData = () => draw();
   const onSelection = () => { selection = model.get("selection") || {}; decorate(); };
   const onDecor = () => decorate();
-  const onHeight = () => { stage.style.height = `${model.get("height")}px`; };
+  const onHeight = () => { root.style.height = `${model.get("height")}px`; };
   const onKinds = () => drawPalette();
   const onCustom = (msg) => {
     if (!msg || typeof msg !== "object") return;

@@ -113,7 +113,10 @@ class CallLog(widgets.VBox):  # type: ignore[misc]
         return list(next(reversed(self.calls.values())).path) if self.calls else []
 
     def _render(self) -> None:
-        heads = ("time", "call", "caller", "status", "node", "command", "result", "answered", "ms")
+        heads: tuple[str, ...] = ("time", "call", "caller", "status", "node", "command")
+        heads += ("result", "answered", "ms")
+        if not any(row["caller"] for row in self.rows):  # the server's events may not say
+            heads = tuple(h for h in heads if h != "caller")
         head = "".join(f"<th>{h}</th>" for h in heads)
         body = []
         for row in reversed(self.rows):
