@@ -242,13 +242,18 @@ class AsyncCallrClient(_ClientBase):
             retry_reads=retry_reads,
             env=env,
         )
+        limits = limits or httpx.Limits(max_connections=20, max_keepalive_connections=20)
         self._http = httpx.AsyncClient(
             timeout=timeout,
             transport=transport,
             trust_env=False,
             verify=shared_ssl_context(),
-            limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            limits=limits,
         )
+        # Requests beyond the pool size wait here, not in httpcore's queue, which is scanned
+        # against every connection for every request (1,000 gathered calls would crawl), and
+        # so the timeout counts from the moment a request is sent. A small pool is faster, too.
+        self._gate = asyncio.Semaphore(limits.max_connections or 20)
         self.apps = AsyncApps(self)
         self.calls = AsyncCalls(self)
 
@@ -257,11 +262,12 @@ class AsyncCallrClient(_ClientBase):
         request = self._build(method, list(params))
         attempts = self._attempts(method)
         for attempt in range(1, attempts + 1):
-            started = time.perf_counter()
             try:
-                response = await self._http.post(
-                    self.url, content=request.body, headers=request.headers
-                )
+                async with self._gate:
+                    started = time.perf_counter()
+                    response = await self._http.post(
+                        self.url, content=request.body, headers=request.headers
+                    )
             except _RETRYABLE as exc:
                 if attempt < attempts:
                     log.debug("%s id=%s: %s; retrying once", method, request.id, type(exc).__name__)
