@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from flowbuilder.errors import ExportError, FlowbuilderError, FlowError, ScenarioError
+from flowbuilder.sandbox.command import add_arguments as add_sandbox_arguments
 from flowbuilder.server.command import add_arguments as add_serve_arguments
 
 if TYPE_CHECKING:
@@ -239,6 +240,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return command(args)
 
 
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from flowbuilder.sandbox.command import command
+
+    return command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowbuilder",
@@ -253,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_serve_arguments(serve)
     serve.set_defaults(func=_cmd_serve)
+    sandbox = sub.add_parser(
+        "sandbox", help="run a local CALLR (JSON-RPC API, DIDs, simulated phones) until Ctrl-C"
+    )
+    add_sandbox_arguments(sandbox)
+    sandbox.set_defaults(func=_cmd_sandbox)
     _add_flow_commands(sub)
 
     return parser

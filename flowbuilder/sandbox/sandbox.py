@@ -109,6 +109,7 @@ class Sandbox:
         self._phones: Phones | None = None
         self._client: CallrClient | None = None
         self._clients: list[CallrClient] = []
+        self._subscribers: tuple[Callable[[SandboxCall], object], ...] = ()
 
     # -- credentials --------------------------------------------------------------------------
 
@@ -407,7 +408,27 @@ class Sandbox:
             self._calls[call.callid] = call
             if call.request_hash:
                 self._by_hash[call.request_hash] = call
+        call.future.add_done_callback(lambda _: self._ended(call))
         self._on_loop(lambda: self._start_call(call))
+
+    def subscribe(self, callback: Callable[[SandboxCall], object]) -> Callable[[], None]:
+        """Call *callback(call)* when each call ends (from the sandbox's thread: keep it quick);
+        returns the function that unsubscribes."""
+        with self._lock:
+            self._subscribers = (*self._subscribers, callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._subscribers = tuple(s for s in self._subscribers if s is not callback)
+
+        return unsubscribe
+
+    def _ended(self, call: SandboxCall) -> None:
+        for subscriber in self._subscribers:
+            try:
+                subscriber(call)
+            except Exception:  # a broken viewer never breaks the sandbox
+                log.exception("sandbox subscriber %r failed", subscriber)
 
     def _start_call(self, call: SandboxCall) -> None:
         assert self._phones is not None

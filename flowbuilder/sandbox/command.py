@@ -1,0 +1,139 @@
+"""``flowbuilder sandbox``: a local CALLR until Ctrl-C.
+
+Prints the API URL and the credentials it accepts (made up when none are given), the account's
+DIDs and how to place calls over HTTP, then each call's transcript as it ends (``--json``: one
+JSON object per line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import threading
+from typing import Any, TextIO
+
+from flowbuilder.sandbox.calls import CLOCKS, SandboxCall
+from flowbuilder.sandbox.sandbox import Sandbox
+
+DEFAULT_PORT = 8089
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
+    )
+    parser.add_argument("--login", help="accept HTTP Basic auth with this login ...")
+    parser.add_argument("--password", help="... and this password")
+    parser.add_argument("--api-key", help="accept 'Authorization: Api-Key <this>'")
+    parser.add_argument(
+        "--db", metavar="FILE", help="SQLite file keeping apps and DID assignments across runs"
+    )
+    parser.add_argument(
+        "--clock",
+        choices=CLOCKS,
+        default="simulated",
+        help="simulated: calls end at once; real: commands take their time",
+    )
+    parser.add_argument(
+        "--answer-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long a callback server has to answer each POST (CALLR: 5)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print each finished call as one JSON line"
+    )
+
+
+def _printer(out: TextIO, as_json: bool) -> Any:
+    lock = threading.Lock()
+
+    def show(call: SandboxCall) -> None:
+        text = json.dumps(call.to_json(), ensure_ascii=False) if as_json else str(call.transcript)
+        with lock:
+            print(text, file=out, flush=True)
+
+    return show
+
+
+def _announce(sb: Sandbox, out: TextIO) -> None:
+    print(sb.connection_info(), file=out)
+    if sb.login and sb.api_key:
+        print("  (demo credentials: pass --login/--password or --api-key to choose)", file=out)
+    print("DIDs on the account:", file=out)
+    for did in sb.dids:
+        print(f"  {did.intl_number:<15} {did.hash}  {did.country_code} {did.type}", file=out)
+    print(
+        f"Inbound calls: POST {sb.base_url}/sandbox/call_in "
+        '{"did": "+33199000001", "from": "+33639980001", "script": {"presses": ["1"]}}',
+        file=out,
+    )
+    print(f"Transcripts:   GET {sb.base_url}/sandbox/calls  (same credentials)", file=out)
+    print("Ctrl-C stops the sandbox.", file=out, flush=True)
+
+
+def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    previous = _on_sigterm_interrupt()
+    try:
+        sb = Sandbox(
+            host=args.host,
+            port=args.port,
+            login=args.login,
+            password=args.password,
+            api_key=args.api_key,
+            db=args.db,
+            clock=args.clock,
+            answer_timeout_s=args.answer_timeout,
+        )
+        sb.start()
+        try:
+            _announce(sb, out)
+            sb.subscribe(_printer(out, args.json))
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sb.stop()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    print("flowbuilder sandbox: stopped", file=out, flush=True)
+    return 0
+
+
+def _on_sigterm_interrupt() -> Any:
+    """SIGTERM stops the sandbox like Ctrl-C (main thread only); returns the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError, OSError):
+        return signal.signal(signal.SIGTERM, interrupt)
+    return None
+
+
+def command(args: argparse.Namespace) -> int:
+    """The ``flowbuilder sandbox`` subcommand."""
+    problem = None
+    if (args.login is None) != (args.password is None):
+        problem = "give --login and --password together"
+    elif args.answer_timeout <= 0:
+        problem = "--answer-timeout must be positive"
+    if problem:
+        print(f"flowbuilder sandbox: {problem}", file=sys.stderr)
+        return 2
+    try:
+        return run(args)
+    except (OSError, ValueError) as exc:  # address in use, a bad --db path: one line
+        print(f"flowbuilder sandbox: {exc}", file=sys.stderr)
+        return 1
