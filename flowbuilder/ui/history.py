@@ -18,8 +18,7 @@ True
 
 from __future__ import annotations
 
-import copy
-from typing import Any
+import json
 
 from flowbuilder.flow import Flow
 
@@ -32,13 +31,14 @@ class History:
     def __init__(self, flow: Flow, *, limit: int = DEFAULT_LIMIT) -> None:
         self._flow = flow
         self._limit = limit
-        self._undo: list[dict[str, Any]] = []
-        self._redo: list[dict[str, Any]] = []
+        self._undo: list[str] = []
+        self._redo: list[str] = []
         self._current = self._snapshot()
 
-    def _snapshot(self) -> dict[str, Any]:
-        # deep: to_dict() shares param values (lists, dicts) with the live graph
-        return copy.deepcopy(self._flow.to_dict())
+    def _snapshot(self) -> str:
+        # as JSON text: compact, immutable (to_dict() shares lists with the live graph), and
+        # compared in one go
+        return json.dumps(self._flow.to_dict(), sort_keys=True, ensure_ascii=False)
 
     @property
     def can_undo(self) -> bool:
@@ -66,7 +66,7 @@ class History:
             return False
         self._redo.append(self._current)
         self._current = self._undo.pop()
-        self._flow.restore(copy.deepcopy(self._current))
+        self._flow.restore(json.loads(self._current))
         return True
 
     def redo(self) -> bool:
@@ -75,5 +75,5 @@ class History:
             return False
         self._undo.append(self._current)
         self._current = self._redo.pop()
-        self._flow.restore(copy.deepcopy(self._current))
+        self._flow.restore(json.loads(self._current))
         return True

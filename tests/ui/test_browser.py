@@ -214,6 +214,22 @@ def test_builder_in_jupyterlab(jupyter_lab: Any, page: Any, artifacts: Path) -> 
     page.keyboard.press("Control+z")
     expect(play).to_have_count(1)
     expect(edge).to_have_attribute("data-target", "end")
+    page.keyboard.press("Control+Shift+z")  # redo the delete, then undo it again
+    expect(play).to_have_count(0)
+    page.keyboard.press("Control+z")
+    expect(play).to_have_count(1)
+
+    # -- wheel zooms, dragging the background pans ------------------------------------------
+    zoom, viewport = main.locator(".fb-zoom"), main.locator(".fb-viewport")
+    level, placed = zoom.inner_text(), viewport.get_attribute("transform")
+    page.mouse.move(*center(main.locator(".fb-stage")))
+    page.mouse.wheel(0, -300)
+    expect(zoom).not_to_have_text(level)
+    box = main.locator(".fb-stage").bounding_box()
+    placed = viewport.get_attribute("transform")
+    drag(page, (box["x"] + 12, box["y"] + 12), (box["x"] + 90, box["y"] + 60))
+    expect(viewport).not_to_have_attribute("transform", placed)
+    main.locator(".fb-btn-fit").click()
 
     # -- the validation panel: play_1 is unreachable; clicking the warning selects it --------
     expect(play).to_have_class(re.compile(r"\bfb-warning\b"))
