@@ -202,7 +202,8 @@ class Transcript:
         for e in self.events:
             if e.kind in shown:
                 lines.append(f"  {e.t:7.1f}s {shown[e.kind]} {e.text}")
-        lines.append(f"  path: {' → '.join(self.path) or '(none)'}")
+        if self.path:  # unknown for calls driven over HTTP unless the server reports it
+            lines.append(f"  path: {' → '.join(self.path)}")
         lines.append(f"  status: {self.status}{f' ({self.reason})' if self.reason else ''}")
         return "\n".join(lines)
 
