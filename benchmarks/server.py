@@ -1,16 +1,21 @@
 """Callback server throughput: a compiled 10-node IVR against a bare Tornado handler.
 
-Prints ONE JSON object. Both servers run in their own processes (pinned to one CPU when there
-are two or more), the load generator in this one (pinned to another): a raw asyncio HTTP/1.1
-client with N keep-alive connections, each playing CALLR for one call after another. The calls
-are recorded once through the engine with the server's secret (the exact bodies CALLR would
-post: ``SimulatedCall`` + ``wire``), then replayed with fresh call ids; every answer from the
-flow server is checked byte for byte against the recorded one, so a wrong answer is counted as
-an error, not as throughput. The bare handler answers the same requests with a fixed command:
-the ceiling of this stack (Tornado + asyncio on this Python). Runs are interleaved (bare, flow,
-flow, bare, ...) and the ratio is the median of per-round ratios.
+Prints ONE JSON object. Both servers run in their own processes, the load generator in this one:
+a raw asyncio HTTP/1.1 client with N keep-alive connections, each playing CALLR for one call after
+another (``FB_BENCH_PIN=1`` pins the servers and the load generator to different CPUs). The calls
+are recorded once through the engine with the server's secret (the exact bodies CALLR would post:
+``SimulatedCall`` + ``wire``), then replayed with fresh call ids; every answer from the flow
+server is checked byte for byte against the recorded one, so a wrong answer counts as an error,
+not as throughput. The bare handler answers the same requests with a fixed command: the ceiling
+of this stack (Tornado + asyncio on this Python). Runs are interleaved (bare, flow, flow, bare,
+...) and ``throughput_ratio_vs_bare`` is the median of the per-round ratios.
 
-    python benchmarks/server.py            # about 30 s
+``cpu_ratio_vs_bare`` compares the servers' CPU time per callback (from /proc): when other
+processes share the machine, throughput follows the CPU each server happens to get, while CPU
+per callback still says what a saturated server would do. ``load_generator_cpu_share`` shows the
+client is not the bottleneck.
+
+    python benchmarks/server.py            # about 35 s
     python benchmarks/server.py --quick    # a few seconds, for the test suite
 """
 
@@ -240,8 +245,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=None, help="length of each run")
     parser.add_argument("--rounds", type=int, default=None)
     args = parser.parse_args(argv)
-    seconds = args.seconds or (0.4 if args.quick else 2.5)
-    rounds = args.rounds or (1 if args.quick else 5)
+    seconds = args.seconds or (0.4 if args.quick else 2.0)
+    rounds = args.rounds or (1 if args.quick else 7)
     calls = record_calls()
     ctx = multiprocessing.get_context("spawn")
     servers: dict[str, tuple[Any, Connection, int]] = {}

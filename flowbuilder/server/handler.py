@@ -130,8 +130,10 @@ class CallbackHandler(RequestHandler):
         if table is None:
             self._refuse(404, f"no flow is served at {path}; POST to {router.paths()}")
             return None
-        auth_header = self.request.headers.get("Authorization")
         uniform, auth = table.uniform, table.auth
+        auth_header = (
+            None if uniform and auth is None else self.request.headers.get("Authorization")
+        )
         if uniform and auth is not None and not auth.check(auth_header):
             self._unauthorized()
             return None
