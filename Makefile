@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab demo test lint types pytest bench clean
+.PHONY: setup lab demo test lint types pytest bench clean exports
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,8 +21,8 @@ demo: $(STAMP)
 	$(BIN)/python -m flowbuilder demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check flowbuilder tests benchmarks
-	$(BIN)/ruff format --check flowbuilder tests benchmarks
+	$(BIN)/ruff check flowbuilder tests benchmarks exports
+	$(BIN)/ruff format --check flowbuilder tests benchmarks exports
 
 types: $(STAMP)
 	$(BIN)/mypy
@@ -37,6 +37,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/server.py
 	$(BIN)/python benchmarks/sandbox.py
 	$(BIN)/python benchmarks/builder.py
+
+# Rewrite exports/ from flowbuilder/examples.py (a test fails when they are stale).
+exports: $(STAMP)
+	$(BIN)/python -m flowbuilder.export.regenerate exports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

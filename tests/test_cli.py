@@ -1,0 +1,274 @@
+"""The command line end to end: ``python -m flowbuilder ...`` in a subprocess, as users run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from flowbuilder.examples import support_line
+from flowbuilder.export.mermaid import to_mermaid
+from flowbuilder.export.python import to_python
+from flowbuilder.flow import Flow
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "exports" / "support_line.scenarios.json"
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flowbuilder", *map(str, args)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    """The process failed with *code* and said why in one line, without a traceback."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("flows")
+    flow = support_line()
+    changed = support_line().set_label("welcome", "Hello").connect("main_menu", "end", "timeout")
+    unknown = flow.to_dict()
+    unknown["nodes"]["welcome"]["kind"] = "teleport"
+    files = {
+        "json": flow.save(folder / "support_line.json"),
+        "py": flow.export_python(folder / "support_line.py"),
+        "changed": changed.save(folder / "changed.json"),
+        "unknown": folder / "unknown.json",
+        "bad_json": folder / "bad.json",
+        "schema": folder / "schema.json",
+        "not_flow": folder / "list.json",
+        "txt": folder / "flow.txt",
+        "raises": folder / "raises.py",
+        "warnings": Flow("w").add("hi", "play", prompt="Hi {who}").save(folder / "warn.json"),
+    }
+    files["unknown"].write_text(json.dumps(unknown), encoding="utf-8")
+    files["bad_json"].write_text('{"schema": 1,', encoding="utf-8")
+    files["schema"].write_text('{"schema": 7, "nodes": {}}', encoding="utf-8")
+    files["not_flow"].write_text("[1, 2]", encoding="utf-8")
+    files["txt"].write_text("hello", encoding="utf-8")
+    files["raises"].write_text("raise RuntimeError('boom')\n", encoding="utf-8")
+    return files
+
+
+# -- export -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["json", "py"])
+def test_export_to_stdout_in_every_format(saved: dict[str, Path], source: str) -> None:
+    flow = support_line()
+    py = run("export", saved[source], "--to", "py")
+    assert py.returncode == 0, py.stderr
+    assert py.stdout == to_python(flow)
+    assert run("export", saved[source], "--to", "json").stdout == flow.to_json()
+    assert run("export", saved[source], "--to", "mermaid").stdout == to_mermaid(flow)
+    svg = run("export", saved[source], "--to", "svg", "--highlight", "main_menu").stdout
+    assert ET.fromstring(svg).tag.endswith("svg")
+
+
+def test_export_to_a_file_round_trips(saved: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "exported.py"
+    proc = run("export", saved["json"], "--to", "py", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    assert Flow.from_module(out) == support_line()
+    back = tmp_path / "back.json"
+    assert run("export", out, "--to", "json", "-o", back).returncode == 0
+    assert Flow.load(back) == support_line()
+
+
+def test_export_svg_with_a_path(saved: dict[str, Path]) -> None:
+    proc = run("export", saved["json"], "--to", "svg", "--path", "welcome,main_menu,sales")
+    assert proc.returncode == 0, proc.stderr
+    hot = [e for e in ET.fromstring(proc.stdout).iter() if e.get("stroke") == "#d62728"]
+    assert hot
+
+
+def test_export_errors(saved: dict[str, Path], tmp_path: Path) -> None:
+    assert "no node 'nowhere'" in one_line_error(
+        run("export", saved["json"], "--to", "svg", "--highlight", "nowhere")
+    )
+    assert "cannot write" in one_line_error(
+        run("export", saved["json"], "--to", "py", "-o", tmp_path / "no" / "dir" / "x.py")
+    )
+    usage = run("export", saved["json"], "--to", "pdf")
+    assert usage.returncode == 2
+    assert "invalid choice: 'pdf'" in usage.stderr
+    assert "Traceback" not in usage.stderr
+
+
+# -- bad files, for every command ---------------------------------------------------------------
+
+BAD_FILES = [
+    ("missing", "cannot read: No such file or directory"),
+    ("bad_json", "not valid JSON"),
+    ("schema", "unsupported schema 7"),
+    ("not_flow", "a flow must be a JSON object"),
+    ("txt", "give a saved flow (.json) or an exported module (.py)"),
+    ("raises", "cannot import: RuntimeError: boom"),
+]
+
+
+COMMANDS = [
+    ("export", "{}", "--to", "json"),
+    ("validate", "{}"),
+    ("simulate", "{}", "--press", "1"),
+    ("test", "{}", str(SCENARIOS)),
+]
+# every bad file for one command, two bad files for every command: each reads flows the same way
+CASES = [(*bad, COMMANDS[1]) for bad in BAD_FILES] + [
+    (*bad, command)
+    for bad in (BAD_FILES[1], BAD_FILES[5])
+    for command in COMMANDS
+    if command[0] != "validate"
+]
+
+
+@pytest.mark.parametrize(("name", "message", "command"), CASES)
+def test_bad_files_give_one_line(
+    saved: dict[str, Path], tmp_path: Path, name: str, message: str, command: tuple[str, ...]
+) -> None:
+    path = saved.get(name, tmp_path / "missing.json")
+    line = one_line_error(run(*(arg.format(path) for arg in command)))
+    assert line.startswith(f"flowbuilder {command[0]}: ")
+    assert str(path) in line
+    assert message in line
+
+
+def test_unknown_kind(saved: dict[str, Path]) -> None:
+    proc = run("validate", saved["unknown"])
+    assert proc.returncode == 1
+    assert f"{saved['unknown']}: error: welcome.kind: unknown node kind 'teleport'" in proc.stdout
+    line = one_line_error(run("simulate", saved["unknown"]))
+    assert "welcome.kind: unknown node kind 'teleport'" in line
+
+
+# -- validate -----------------------------------------------------------------------------------
+
+
+def test_validate(saved: dict[str, Path]) -> None:
+    ok = run("validate", saved["py"])
+    assert ok.returncode == 0
+    assert ok.stdout == f"{saved['py']}: valid (0 errors, 0 warnings)\n"
+    warned = run("validate", saved["warnings"])
+    assert warned.returncode == 0  # warnings never fail
+    lines = warned.stdout.splitlines()
+    assert f"{saved['warnings']}: warning: hi.prompt: uses {{who}} but no node sets it" in lines[1]
+    assert lines[-1] == f"{saved['warnings']}: valid (0 errors, 2 warnings)"
+    as_json = json.loads(run("validate", saved["warnings"], "--json").stdout)
+    assert {(i["node_id"], i["field"]) for i in as_json} == {("hi", "next"), ("hi", "prompt")}
+
+
+# -- diff ---------------------------------------------------------------------------------------
+
+
+def test_diff_exit_codes_like_diff(saved: dict[str, Path], tmp_path: Path) -> None:
+    same = run("diff", saved["json"], saved["py"])
+    assert (same.returncode, same.stdout) == (0, "no changes\n")
+    changed = run("diff", saved["json"], saved["changed"])
+    assert changed.returncode == 1
+    assert changed.stdout.splitlines() == [
+        "~ welcome.label: 'Welcome' -> 'Hello'",
+        "~ edge main_menu --timeout--> goodbye => end",
+    ]
+    trouble = run("diff", saved["json"], tmp_path / "missing.json")
+    assert "cannot read" in one_line_error(trouble, code=2)
+
+
+# -- simulate -----------------------------------------------------------------------------------
+
+
+def test_simulate(saved: dict[str, Path]) -> None:
+    proc = run("simulate", saved["py"], "--press", "7", "--silence", "--press", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "⌨ 7" in proc.stdout
+    assert "… no key pressed" in proc.stdout
+    assert "path: welcome → main_menu → support → thanks → end" in proc.stdout
+    assert "status: completed" in proc.stdout
+
+
+def test_simulate_json_dial_and_caller(saved: dict[str, Path]) -> None:
+    proc = run(
+        "simulate",
+        saved["json"],
+        "--press",
+        "0",
+        "--dial",
+        "BUSY",
+        "--caller",
+        "+33700000001",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["path"] == [
+        "welcome",
+        "main_menu",
+        "operator",
+        "operator_busy",
+        "support",
+        "thanks",
+        "end",
+    ]
+    assert data["dialed"] == [["+33198765432", "BUSY"]]
+    assert data["setup"]["cli_number"] == "+33700000001"
+
+
+def test_simulate_bad_script(saved: dict[str, Path]) -> None:
+    assert "presses[0] must be digits" in one_line_error(
+        run("simulate", saved["json"], "--press", "x")
+    )
+    assert "dial[0] must be one of" in one_line_error(
+        run("simulate", saved["json"], "--dial", "MAYBE")
+    )
+
+
+# -- test ---------------------------------------------------------------------------------------
+
+
+def test_test_command(saved: dict[str, Path], tmp_path: Path) -> None:
+    passed = run("test", saved["py"], SCENARIOS)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    lines = passed.stdout.splitlines()
+    assert lines[0] == "PASSED sales answers"
+    assert lines[-1] == "7 passed, 0 failed"
+    failed = run("test", saved["changed"], SCENARIOS)
+    assert failed.returncode == 1
+    assert "FAILED silence twice" in failed.stdout
+    assert "    path: expected welcome -> main_menu -> goodbye -> end, got " in failed.stdout
+    assert failed.stdout.splitlines()[-1] == "6 passed, 1 failed"
+    only = run("test", saved["json"], SCENARIOS, "-k", "busy")
+    assert only.stdout.splitlines() == ["PASSED operator busy, so a message", "1 passed, 0 failed"]
+    assert "no scenario name contains 'zzz'" in one_line_error(
+        run("test", saved["json"], SCENARIOS, "-k", "zzz")
+    )
+    bad = tmp_path / "bad.scenarios.json"
+    bad.write_text('[{"name": "x", "expect": {"heard": "Welcome"}}]', encoding="utf-8")
+    assert "[0] (x).expect.heard: must be a list of texts" in one_line_error(
+        run("test", saved["json"], bad)
+    )
+    assert "cannot read" in one_line_error(run("test", saved["json"], tmp_path / "none.json"))
+
+
+def test_help_lists_the_commands() -> None:
+    proc = run("--help")
+    assert proc.returncode == 0
+    for command in ("export", "validate", "diff", "simulate", "test"):
+        assert command in proc.stdout

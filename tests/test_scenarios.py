@@ -1,0 +1,158 @@
+"""Scenarios: a flow's behaviour pinned as data, checked in-process and from pytest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flowbuilder import scenarios
+from flowbuilder.errors import FlowValidationError, ScenarioError
+from flowbuilder.examples import support_line
+from flowbuilder.flow import Flow
+
+EXPORTS = Path(__file__).resolve().parents[1] / "exports"
+SCENARIOS = EXPORTS / "support_line.scenarios.json"
+
+
+def one(expect: dict[str, object], script: object = ("1",), **extra: object) -> dict[str, object]:
+    return {
+        "name": "case",
+        "script": list(script) if isinstance(script, tuple) else script,
+        "expect": expect,
+        **extra,
+    }
+
+
+def test_the_support_line_scenarios_pass() -> None:
+    results = scenarios.run(support_line(), SCENARIOS)
+    assert [r.name for r in results] == [s["name"] for s in json.loads(SCENARIOS.read_text())]
+    assert all(r.passed for r in results), scenarios.report(results)
+    assert scenarios.summary(results) == f"{len(results)} passed, 0 failed"
+
+
+def test_assert_scenarios_helper() -> None:
+    scenarios.assert_scenarios(support_line(), SCENARIOS)
+    broken = support_line()
+    broken.connect("main_menu", "operator", "sales")  # 1 now goes to the operator
+    with pytest.raises(AssertionError) as info:
+        scenarios.assert_scenarios(broken, SCENARIOS)
+    text = str(info.value)
+    assert "FAILED sales answers" in text
+    assert "path: expected welcome -> main_menu -> sales, got welcome -> main_menu -> operator" in (
+        text
+    )
+    assert "dialed: expected [['+33123456789', 'ANSWER']], got [['+33198765432', 'ANSWER']]" in (
+        text
+    )
+    assert text.endswith("5 passed, 2 failed")
+
+
+@scenarios.parametrize(SCENARIOS)
+def test_parametrized_one_test_per_scenario(scenario: scenarios.Scenario) -> None:
+    assert scenarios.check(support_line(), scenario).failures == []
+
+
+def test_heard_is_matched_in_order_by_substring_and_count() -> None:
+    flow = support_line()
+    ok = one({"heard": ["Welcome", "press 1"]})
+    assert scenarios.run(flow, [ok])[0].passed
+    wrong = one({"heard": ["Welcome", "press 9"]})
+    assert scenarios.run(flow, [wrong])[0].failures == [
+        "heard[1]: expected 'press 9' in 'For sales, press 1. For support, press 2. "
+        "For an operator, press 0.'"
+    ]
+    too_few = one({"heard": ["Welcome"]})
+    assert scenarios.run(flow, [too_few])[0].failures == [
+        "heard: 2 prompts, 1 expected; heard[1] was 'For sales, press 1. For support, press 2. "
+        "For an operator, press 0.'"
+    ]
+    too_many = one({"heard": ["Welcome", "For sales", "Goodbye"]})
+    assert scenarios.run(flow, [too_many])[0].failures == [
+        "heard[2]: expected 'Goodbye', but the caller heard nothing more"
+    ]
+
+
+def test_status_variables_and_dialed() -> None:
+    flow = support_line()
+    case = one(
+        {
+            "status": "caller hung up",
+            "variables": {"menu_choice": "2", "nothing": 1},
+            "dialed": [["+33123456789", "BUSY"]],
+        },
+        script={"presses": ["1"], "dial": ["BUSY"]},
+    )
+    failures = scenarios.run(flow, [case])[0].failures
+    assert failures == [
+        "status: expected 'caller hung up', got 'completed'",
+        "variables.menu_choice: expected '2', got '1'",
+        "variables.nothing: expected 1, but it is not set",
+    ]
+
+
+def test_initial_variables_caller_and_outbound() -> None:
+    flow = Flow("hi").add("hi", "play", prompt="Hello {name}, from {caller}").add("bye", "hangup")
+    flow.connect("hi", "bye")
+    case = {
+        "name": "greets",
+        "variables": {"name": "Ada"},
+        "caller": "+33700000000",
+        "expect": {"heard": ["Hello Ada, from +33700000000"], "variables": {"name": "Ada"}},
+    }
+    assert scenarios.run(flow, [case])[0].passed
+    outbound = {
+        "name": "out",
+        "direction": "outbound",
+        "script": {"answer": "busy"},
+        "expect": {"status": "busy", "path": []},
+    }
+    assert scenarios.run(flow, [outbound])[0].failures == []
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, r"must be a JSON list"),
+        ([], r"holds no scenario"),
+        ([1], r"\[0\]: must be an object"),
+        ([{"script": []}], r"\[0\]\.name: must be a non-empty text"),
+        ([{"name": "a", "expect": {"path": []}, "oops": 1}], r"\[0\]: unknown key\(s\) oops"),
+        ([{"name": "a"}], r"\[0\] \(a\)\.expect: must be an object with one or more of"),
+        ([{"name": "a", "expect": {"heard": "Hi"}}], r"\(a\)\.expect\.heard: must be a list"),
+        ([{"name": "a", "expect": {"pth": []}}], r"\(a\)\.expect: unknown key\(s\) pth"),
+        (
+            [{"name": "a", "script": {"presses": ["x"]}, "expect": {"path": []}}],
+            r"\.script: presses\[0\]",
+        ),
+        (
+            [{"name": "a", "script": {"presss": []}, "expect": {"path": []}}],
+            r"\.script: unknown script key",
+        ),
+        ([{"name": "a", "expect": {"dialed": [["+1"]]}}], r"dialed: must be a list of \[number"),
+        ([{"name": "a", "direction": "up", "expect": {"path": []}}], r"direction: must be inbound"),
+        (
+            [{"name": "a", "expect": {"path": []}}, {"name": "a", "expect": {"path": []}}],
+            r"\[1\]\.name: 'a' is used twice",
+        ),
+    ],
+)
+def test_malformed_scenarios_say_where(data: object, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        scenarios.parse(data, source="s.json")
+
+
+def test_load_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match=r"missing\.json: cannot read"):
+        scenarios.load(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"bad\.json: not valid JSON"):
+        scenarios.load(bad)
+
+
+def test_a_flow_with_errors_fails_before_any_call() -> None:
+    flow = Flow("x")  # an empty flow is an error
+    with pytest.raises(FlowValidationError, match="empty"):
+        scenarios.run(flow, [one({"path": ["hi"]})])
