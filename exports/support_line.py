@@ -210,10 +210,10 @@ def make_flow() -> Flow:
 
 
 def make_app(**options: Any) -> Any:
-    """Serve the flow: ``flowbuilder.server.serve(make_flow(), **options)``.
+    """Serve the flow in a background thread: ``flowbuilder.server.serve(make_flow(), ...)``.
 
-    Options are those of ``serve()``: host, port, login, password, secret, app, public_url.
-    Returns the running server's handle; ``handle.stop()`` stops it.
+    Options are those of ``serve()``: host, port, path, login, password, secret, app,
+    public_url. Returns the running server's handle (``handle.url``, ``handle.stop()``).
     """
     from flowbuilder.server import serve
 
@@ -221,7 +221,12 @@ def make_app(**options: Any) -> Any:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python THIS_FILE.py --port 8080``: serve the flow until Ctrl-C."""
+    """Serve the flow until Ctrl-C: ``python THIS_FILE.py --port 8080``.
+
+    Options: --host, --port, --path, --app, --public-url, --json, and --login, --password,
+    --secret (better from the environment: FLOWBUILDER_LOGIN, FLOWBUILDER_PASSWORD,
+    FLOWBUILDER_SECRET). ``--help`` lists them all.
+    """
     from flowbuilder.server import main as serve_main
 
     serve_main(make_flow(), argv)
