@@ -25,6 +25,7 @@ from flowbuilder.errors import (
     FlowError,
     FlowValidationError,
     NodeConfigError,
+    ScenarioError,
     UnknownNodeKindError,
 )
 from flowbuilder.flow import Flow, FlowDiff
@@ -71,6 +72,7 @@ __all__ = [
     "NodeConfigError",
     "Program",
     "Sandbox",
+    "ScenarioError",
     "Script",
     "Transcript",
     "UnknownNodeKindError",
