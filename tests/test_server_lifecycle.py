@@ -234,3 +234,17 @@ def test_many_start_stop_cycles_leak_nothing():
 
 def test_server_handle_type_is_exported():
     assert isinstance(serve(support_line(), name="typed"), ServerHandle)
+
+
+def test_a_flow_with_http_requests_leaves_no_thread_behind():
+    before = {t.ident for t in threading.enumerate()}
+    flow = (
+        fb.Flow("api")
+        .add("fetch", "http_request", url="http://127.0.0.1:9/unused", timeout_ms=500)
+        .add("done", "play", prompt="Done")
+        .connect("fetch", "done", "failed")
+    )
+    with serve(flow, name="http-warm") as handle, httpx.Client(timeout=5) as client:
+        answer = client.post(handle.url, json=first_post()).json()
+        assert answer["params"]["media_id"].endswith("|Done")  # connection refused: failed
+    assert wait_for_threads(before) == set()

@@ -182,8 +182,12 @@ class CallbackHandler(RequestHandler):
             effect = replace(effect, timeout_ms=int(left_ms))
         began = time.perf_counter()
         try:
+            client = await self.router.http_client()
+            left_ms = self.router.answer_budget_ms - (time.perf_counter() - self._started) * 1000
+            if effect.timeout_ms > left_ms:  # making the client took a little of the budget
+                effect = replace(effect, timeout_ms=max(1, int(left_ms)))
             result = await asyncio.wait_for(
-                effect_runner.perform_async(effect, client=self.router.http_client()),
+                effect_runner.perform_async(effect, client=client),
                 (effect.timeout_ms + EFFECT_GRACE_MS) / 1000,
             )
         except TimeoutError:

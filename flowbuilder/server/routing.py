@@ -6,8 +6,10 @@ Everything here is touched only from the server's thread, except :meth:`Router.a
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import hmac
 import threading
 from collections.abc import Iterator
@@ -146,6 +148,16 @@ class Table:
         self.auth = first if self.uniform else None
 
 
+def _new_http_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(follow_redirects=False)
+
+
+def performs_http(program: Program) -> bool:
+    """Whether *program* (or a subflow) has a node that makes HTTP requests during a call."""
+    programs = [program, *program.subflows.values()]
+    return any(node.kind == "http_request" for p in programs for node in p.nodes.values())
+
+
 class Router:
     """Deployments by path and app, the engine settings, the event log and calls in progress."""
 
@@ -169,18 +181,36 @@ class Router:
         self._calls: dict[int, ActiveCall] = {}
         self._calls_lock = threading.Lock()
         self._client: httpx.AsyncClient | None = None
+        self._client_future: asyncio.Future[httpx.AsyncClient] | None = None
         #: requests being answered (a stopping server lets them finish)
         self.in_flight = 0
 
     # -- effects -------------------------------------------------------------------------------
 
-    def http_client(self) -> httpx.AsyncClient:
-        """The server's one HTTP client for ``http_request`` effects, made on first use."""
+    async def http_client(self) -> httpx.AsyncClient:
+        """The server's one HTTP client for effects. Made on first use, in a worker thread:
+        loading TLS certificates takes tens of milliseconds that other calls must not wait."""
         if self._client is None:
-            self._client = httpx.AsyncClient(follow_redirects=False)
+            if self._client_future is None:
+                self.warm_http_client()
+            assert self._client_future is not None
+            self._client = await self._client_future
         return self._client
 
+    def warm_http_client(self) -> None:
+        """Start making the HTTP client now (on the server's loop), without waiting for it."""
+        if self._client is None and self._client_future is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # not on the server's loop (a stopped server): later
+                return
+            self._client_future = loop.run_in_executor(None, _new_http_client)
+
     async def aclose(self) -> None:
+        future, self._client_future = self._client_future, None
+        if future is not None and self._client is None:
+            with contextlib.suppress(Exception):
+                self._client = await future
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()

@@ -36,7 +36,13 @@ from flowbuilder.flow import Flow
 from flowbuilder.server.events import EventLog, Subscriber
 from flowbuilder.server.handler import make_app, normalize_path
 from flowbuilder.server.loading import Servable, to_program
-from flowbuilder.server.routing import ActiveCall, Deployment, Router, make_auth
+from flowbuilder.server.routing import (
+    ActiveCall,
+    Deployment,
+    Router,
+    make_auth,
+    performs_http,
+)
 
 logger = logging.getLogger("flowbuilder.server")
 
@@ -181,6 +187,8 @@ class ServerHandle:
             deployment = self._find(app, norm)
             old = deployment.program.version
             self.router.swap(deployment, program)
+            if performs_http(program):
+                self.router.warm_http_client()
             return old, len(deployment.versions)
 
         old, kept = self._in_loop(swap)
@@ -218,7 +226,13 @@ class ServerHandle:
                 default_password if isinstance(password, _Inherit) else password,
             ),
         )
-        self._in_loop(lambda: self.router.add(deployment))
+
+        def add() -> None:
+            self.router.add(deployment)
+            if performs_http(program):
+                self.router.warm_http_client()
+
+        self._in_loop(add)
         return self
 
     def remove(self, *, app: str | None = None, path: str | None = None) -> None:
@@ -310,6 +324,8 @@ class ServerHandle:
         )
         server.add_sockets(sockets)
         pruner = asyncio.create_task(self._prune_idle_calls())
+        if any(performs_http(d.program) for d in self.router.deployments()):
+            self.router.warm_http_client()  # ready before the first call needs it
         self._state = "running"
         ready.set()
         try:
