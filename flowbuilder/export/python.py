@@ -170,8 +170,8 @@ def _item_lines(key: str, item: Any, indent: int, where: str) -> list[str]:
         return literal_lines(
             item, indent=indent, prefix=f"{key_literal}: ", suffix=",", where=where
         )
-    head = [f"{pad}(", *_string_lines(key, indent + 1)]
-    return head + literal_lines(item, indent=indent, prefix="): ", suffix=",", where=where)
+    key_lines = [f"{pad}(", *_string_lines(key, indent + 1)]
+    return key_lines + literal_lines(item, indent=indent, prefix="): ", suffix=",", where=where)
 
 
 # -- the flow as canonical data --------------------------------------------------------------------
