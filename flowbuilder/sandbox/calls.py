@@ -164,7 +164,7 @@ class Phones:
         *,
         clock: Clock = "simulated",
         answer_timeout_s: float = wire.ANSWER_WINDOW_S,
-        max_in_flight: int = 32,
+        max_in_flight: int = 16,
     ) -> None:
         if clock not in CLOCKS:
             raise ValueError(f"clock must be {' or '.join(CLOCKS)}, got {clock!r}")
