@@ -159,8 +159,19 @@ def test_from_module_errors_name_the_file(tmp_path: Path) -> None:
         Flow.from_module(broken)
     other = tmp_path / "other.py"
     other.write_text("X = 1\n", encoding="utf-8")
-    with pytest.raises(ExportError, match="has no make_flow"):
+    with pytest.raises(ExportError, match=r"defines no make_flow\(\), FLOW or flow"):
         Flow.from_module(other)
+    by_hand = tmp_path / "by_hand.py"
+    by_hand.write_text(
+        "from flowbuilder.flow import Flow\n\n"
+        "flow = Flow('hand').add('hi', 'play', prompt='Hi').add('bye', 'hangup')\n"
+        "flow.connect('hi', 'bye')\n",
+        encoding="utf-8",
+    )
+    assert Flow.from_module(by_hand).name == "hand"
+    as_data = tmp_path / "as_data.py"
+    as_data.write_text(f"FLOW = {support_line().to_dict()!r}\n", encoding="utf-8")
+    assert Flow.from_module(as_data) == support_line()
     wrong = tmp_path / "wrong.py"
     wrong.write_text("def make_flow():\n    return 42\n", encoding="utf-8")
     with pytest.raises(ExportError, match="returned int, not a Flow"):

@@ -148,3 +148,21 @@ def test_bad_serve_options_fail_cleanly(option: list[str]) -> None:
     assert proc.returncode == 2
     assert "invalid int value: 'nope'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_make_app_serves_in_process() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("support_line_export", EXPORT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handle = module.make_app(port=0, name="export-test")
+    try:
+        assert handle.running
+        call = call_over_http(handle.url, Script(presses=["0"], dial=["BUSY"]))
+        assert call.transcript.heard[2] == "All our operators are busy. Please leave a message."
+    finally:
+        handle.stop()
+    assert not handle.running

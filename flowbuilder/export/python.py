@@ -430,8 +430,23 @@ def export_python(flow: Flow, path: str | Path) -> Path:
 # -- back ------------------------------------------------------------------------------------------
 
 
+def _module_flow(module: Any, path: Path) -> Any:
+    """What the module offers as its flow: ``make_flow()``, else ``FLOW`` or ``flow``."""
+    make_flow = getattr(module, "make_flow", None)
+    if callable(make_flow):
+        return make_flow()
+    for name in ("FLOW", "flow"):
+        value = getattr(module, name, None)
+        if isinstance(value, Flow):
+            return value
+        if isinstance(value, Mapping):
+            return Flow.from_dict(value, source=f"{path}: {name}")
+    raise ExportError(f"{path}: defines no make_flow(), FLOW or flow; is it an exported flow?")
+
+
 def load_module(path: str | Path) -> Flow:
-    """Import the module at *path* and return its ``make_flow()``.
+    """Import the module at *path* and return its flow: ``make_flow()`` (what exported modules
+    define), else a ``FLOW`` or ``flow`` variable holding a Flow or its data.
 
     Importing runs the module's code, as ``python`` would: load only modules you trust (an
     exported module only builds data). Problems raise ExportError in one line naming the file.
@@ -447,10 +462,7 @@ def load_module(path: str | Path) -> Flow:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-        make_flow = getattr(module, "make_flow", None)
-        if not callable(make_flow):
-            raise ExportError(f"{path}: has no make_flow() function; is it an exported flow?")
-        flow = make_flow()
+        flow = _module_flow(module, path)
     except FlowbuilderError as exc:
         if isinstance(exc, ExportError):
             raise
