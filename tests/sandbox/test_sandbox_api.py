@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ import pytest
 
 from flowbuilder import CallrClient, Sandbox
 from flowbuilder.errors import CallrApiError, CallrAuthError
+
+from .conftest import CallbackApp
 
 HASH = re.compile(r"[A-Z0-9]{8}\Z")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\Z")
@@ -455,3 +458,32 @@ def test_starting_again_on_the_same_port_replaces_the_old_sandbox() -> None:
             second.stop()
     finally:
         first.stop()
+
+
+def test_secrets_never_in_logs_transcripts_or_errors(
+    caplog: pytest.LogCaptureFixture, callback_app: CallbackApp
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secrets = ("pw-log-secret", "key-log-secret", "cb-log-secret")
+    texts: list[str] = []
+    with Sandbox(login="me", password=secrets[0], api_key=secrets[1]) as sb:
+        client = sb.client()
+        app = client.apps.create("x", url=callback_app.url, login="cb", password=secrets[2])
+        client.apps.assign_did(app, client.apps.get_dids()[0])
+        transcript = sb.call_in(client.apps.get_dids()[0].intl_number, "+33639980001", ["1"])
+        texts += [str(transcript), transcript.dumps(), json.dumps(sb.calls_json())]
+        texts += [repr(sb.calls), repr(sb.apps), repr(app), repr(client.apps.get(app))]
+        with CallrClient("me", "wrong", url=sb.url) as bad:
+            try:
+                bad.apps.get_list()
+            except CallrAuthError as exc:
+                texts.append(str(exc))
+        try:
+            client.apps.get("NOPE1234")
+        except CallrApiError as exc:
+            texts.append(str(exc))
+    texts.append(caplog.text)
+    assert "apps.create" in caplog.text  # the client's debug log ran
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text
