@@ -21,6 +21,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from flowbuilder.errors import FlowError
+from flowbuilder.export.svg import to_svg
 from flowbuilder.flow import Flow, FlowChange
 from flowbuilder.layout import auto_layout
 from flowbuilder.nodes import get_kind
@@ -384,6 +385,15 @@ class Builder(widgets.VBox):  # type: ignore[misc]
         for child in (self.canvas, self.inspector, self.validation, self.calls):
             child.close()
         super().close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget, with the flow as SVG beside it: a saved notebook opened where no kernel
+        runs (GitHub, nbviewer) shows the diagram, with the last call's path."""
+        bundle = dict(super()._repr_mimebundle_(**kwargs) or {})
+        path = self.canvas.highlight.get("path") or None
+        bundle["image/svg+xml"] = to_svg(self.flow, highlight=self.selected, path=path)
+        bundle["text/plain"] = repr(self)
+        return bundle
 
     def __repr__(self) -> str:
         return f"<Builder of {self.flow!r}>"

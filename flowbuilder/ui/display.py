@@ -35,8 +35,11 @@ def widget_view(flow: Flow) -> dict[str, Any] | None:
     outside a kernel (no frontend could render it)."""
     if not in_kernel():
         return None
+    import ipywidgets
+
     from flowbuilder.ui.builder import Builder
 
-    bundle = Builder(flow)._repr_mimebundle_()
+    # the plain widget bundle: the flow's own bundle already carries the SVG
+    bundle = ipywidgets.DOMWidget._repr_mimebundle_(Builder(flow))
     view = bundle.get(WIDGET_VIEW) if isinstance(bundle, dict) else None
     return dict(view) if isinstance(view, dict) else None

@@ -29,6 +29,7 @@ def test_in_a_kernel_a_flow_shows_the_builder_with_the_svg_beside_it(tmp_path: P
                 "from flowbuilder.examples import support_line\nflow = support_line()\nflow"
             ),
             new_code_cell("flow.add('promo', 'play', prompt='Offers!')\nprint(len(flow))"),
+            new_code_cell("import flowbuilder as fb\nfb.Builder(flow)"),
         ]
     )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
@@ -48,9 +49,14 @@ def test_in_a_kernel_a_flow_shows_the_builder_with_the_svg_beside_it(tmp_path: P
     builder = state[result.data[WIDGET_VIEW]["model_id"]]
     assert builder["model_name"] == "VBoxModel"
     canvases = [m["state"] for m in state.values() if m["model_module"] == "anywidget"]
-    (canvas,) = canvases
-    # the stored state is the last the kernel sent: it has the node added in the next cell
-    assert {n["id"] for n in canvas["nodes"]} == {*support_line(), "promo"}
-    assert "export default" in canvas["_esm"]
-    assert ".fb-canvas" in canvas["_css"]
+    assert len(canvases) == 2  # the flow's display, then the Builder's
+    for canvas in canvases:
+        # the stored state is the last the kernel sent: it has the node added in the next cell
+        assert {n["id"] for n in canvas["nodes"]} == {*support_line(), "promo"}
+        assert "export default" in canvas["_esm"]
+        assert ".fb-canvas" in canvas["_css"]
     assert nb.cells[1].outputs[0].text == "10\n"
+    # a Builder shown on its own also leaves the diagram for static viewers
+    (shown,) = nb.cells[2].outputs
+    assert {"text/plain", "image/svg+xml", WIDGET_VIEW} <= set(shown.data)
+    assert "promo" in shown.data["image/svg+xml"]
