@@ -380,7 +380,6 @@ function render({ model, el: host }) {
         send({ action: "connect", source: g.source, outcome: g.outcome, target: over.dataset.node });
       }
     } else if (g.kind === "palette") {
-      g.ghost.remove();
       const r = svg.getBoundingClientRect();
       const inside = ev.clientX >= r.left && ev.clientX <= r.right && ev.clientY >= r.top && ev.clientY <= r.bottom;
       if (!g.moved) {
@@ -401,6 +400,7 @@ function render({ model, el: host }) {
   }
 
   function endGesture() {
+    if (gesture && gesture.ghost) gesture.ghost.remove();
     gesture = null;
     window.removeEventListener("mousemove", onMove);
     window.removeEventListener("mouseup", onUp);
