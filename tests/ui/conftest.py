@@ -135,7 +135,9 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleName
         log.close()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an asyncio loop running in this thread while it is
+# open; later tests (asyncio.run, the builder's drawing) must not find it running.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
