@@ -254,6 +254,8 @@ class NodeKind:
     icon: ClassVar[str] = "●"
     params: ClassVar[tuple[Param, ...]] = ()
     static_outcomes: ClassVar[tuple[str, ...]] = ("next",)
+    #: The parameter whose entries add outcomes of their own (menu options, branch conditions).
+    routes_param: ClassVar[str | None] = None
     #: Entering the node always answers CALLR with a command (so a loop through it cannot spin).
     waits_on_caller: ClassVar[bool] = True
     #: The node ends the call: nothing follows it.
@@ -343,6 +345,7 @@ class NodeKind:
             "icon": self.icon,
             "params": [p.to_json() for p in self.params],
             "outcomes": list(self.static_outcomes),
+            "routes_param": self.routes_param,
             "waits_on_caller": self.waits_on_caller,
             "ends_call": self.ends_call,
         }

@@ -161,6 +161,7 @@ class Branch(NodeKind):
         ),
     )
     static_outcomes = (ELSE,)
+    routes_param = "conditions"
     waits_on_caller = False
 
     def outcomes(self, params: Mapping[str, Any]) -> tuple[str, ...]:

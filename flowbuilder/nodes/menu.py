@@ -102,6 +102,7 @@ class Menu(NodeKind):
         VOICE,
     )
     static_outcomes = RESERVED
+    routes_param = "options"
 
     def outcomes(self, params: Mapping[str, Any]) -> tuple[str, ...]:
         routes = [option_outcome(o) for o in params.get("options", []) if isinstance(o, dict)]

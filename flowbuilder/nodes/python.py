@@ -93,6 +93,7 @@ class Python(NodeKind):
         ),
     )
     static_outcomes = ("next", *RESERVED)
+    routes_param = "outcomes"
     waits_on_caller = False
 
     def outcomes(self, params: Mapping[str, Any]) -> tuple[str, ...]:
