@@ -7,7 +7,8 @@ on the account, a timeout out of range) is ``PROPERTY_VALUE_ERROR [name]``. Unkn
 object param are refused too (``INVALID_PARAM_FORMAT [target]``), so a typo never passes silently.
 
 Choices where CALLR's behaviour is unknown: ``apps.assign_did`` moves a DID that another app
-holds; trailing optional params may be left out (``apps.get_list()`` = ``[false]``);
+holds; trailing optional params may be left out (``apps.get_list()`` = ``[false]``), and
+``apps.get_list([false])`` leaves the ``did`` key out of each app (``App.dids`` is None);
 ``calls.hangup`` and ``calls.realtime_break`` answer ``false`` for a call that is already over and
 ``PROPERTY_VALUE_ERROR [callid]`` for a callid never seen.
 """

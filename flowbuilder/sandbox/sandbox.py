@@ -401,10 +401,10 @@ class Sandbox:
     def _launch(self, call: SandboxCall) -> None:
         with self._lock:
             if len(self._calls) >= MAX_CALLS_KEPT:  # forget the oldest finished call
-                oldest = next(c for c in self._calls.values() if c.done)
-                self._calls.pop(oldest.callid, None)
-                if oldest.request_hash:
-                    self._by_hash.pop(oldest.request_hash, None)
+                oldest = next((c for c in self._calls.values() if c.done), None)
+                if oldest is not None:
+                    self._calls.pop(oldest.callid, None)
+                    self._by_hash.pop(oldest.request_hash or "", None)
             self._calls[call.callid] = call
             if call.request_hash:
                 self._by_hash[call.request_hash] = call
