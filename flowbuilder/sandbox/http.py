@@ -170,10 +170,9 @@ class _Control(_Authenticated):
             return
         try:
             await action()
-        except (ValueError, LookupError) as exc:
-            self._json(
-                {"error": str(exc).strip("'\"")}, 400 if isinstance(exc, ValueError) else 404
-            )
+        except (ValueError, TypeError, LookupError) as exc:
+            text = str(exc.args[0]) if exc.args else type(exc).__name__
+            self._json({"error": text}, 404 if isinstance(exc, LookupError) else 400)
 
 
 class CallsHandler(_Control):
@@ -195,10 +194,11 @@ class CallInHandler(_Control):
     async def post(self) -> None:
         async def act() -> None:
             data = self._body()
+            script = data.get("script")
+            if script is not None and not isinstance(script, dict | list):
+                raise ValueError('script must be an object, e.g. {"presses": ["1"]}')
             call = self.sandbox.start_call_in(
-                str(data.get("did", "")),
-                str(data.get("from", "+33639980001")),
-                data.get("script"),
+                str(data.get("did", "")), str(data.get("from", "+33639980001")), script
             )
             if data.get("wait", True):
                 await call

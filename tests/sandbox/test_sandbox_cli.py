@@ -174,6 +174,11 @@ def test_control_api(sandbox: Sandbox, callback_app: CallbackApp) -> None:
         assert (bad.status_code, bad.json()) == (400, {"error": "unknown script key(s): anwser"})
         no_did = http.post(f"{base}/sandbox/call_in", json={"did": "+15550000000"})
         assert no_did.status_code == 404
+        bad_script = http.post(f"{base}/sandbox/call_in", json={"did": did.hash, "script": 5})
+        assert bad_script.status_code == 400
+        assert bad_script.json()["error"].startswith("script must be an object")
+        not_json = http.post(f"{base}/sandbox/call_in", content=b"nope")
+        assert not_json.json() == {"error": "the body must be a JSON object"}
         started = http.post(f"{base}/sandbox/call_in", json={"did": did.hash, "wait": False}).json()
         assert sandbox.wait_for(started["callid"]).status == "completed"
     assert httpx.get(f"{base}/sandbox/calls", verify=False).status_code == 401
