@@ -7,6 +7,7 @@ import base64
 import itertools
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -234,6 +235,13 @@ def test_lookup_errors(sandbox: Sandbox, callback_app: CallbackApp) -> None:
         sandbox.call_in(number, "not a number")
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
 def waiting_app(seconds: int) -> CallbackApp:
     """An app that answers the first POST with ``wait`` and hangs up after it."""
     cb = CallbackApp()
@@ -273,8 +281,7 @@ def test_real_clock_waits_and_break_cuts_it_short() -> None:
             cb.requests.clear()
             cb.responder = waiting_app(30).responder
             call = sb.start_call_in(number, "+33639980001")
-            while not call.pausing:
-                time.sleep(0.01)
+            wait_until(lambda: call.pausing)
             client = sb.client()
             assert client.calls.realtime_break(call.callid) is True
             assert call.result(5).status == "completed"
@@ -293,8 +300,7 @@ def test_calls_hangup_ends_a_live_call() -> None:
             client = sb.client()
             request_hash = client.calls.realtime(app, "+447890123456")
             call = sb.call(request_hash)
-            while not (call.pausing and len(cb.requests) == 1):
-                time.sleep(0.01)
+            wait_until(lambda: call.pausing and len(cb.requests) == 1)
             assert client.calls.hangup(call.callid) is True
             transcript = call.result(5)
             assert (transcript.status, transcript.reason) == ("hung up", "hung up by calls.hangup")
@@ -317,8 +323,7 @@ def test_stopping_the_sandbox_ends_calls_in_progress() -> None:
         sb = Sandbox(clock="real").start()
         _, number = setup_app(sb, cb)
         call = sb.start_call_in(number, "+33639980001")
-        while not call.pausing:
-            time.sleep(0.01)
+        wait_until(lambda: call.pausing)
         sb.stop()
         assert call.result(1).status == "failed"
         assert call.transcript.reason == "the sandbox stopped during the call"
