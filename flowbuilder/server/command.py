@@ -32,8 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser, *, flow_argument: bool = True
         parser.add_argument(
             "flow", metavar="FLOW", help="a saved flow (.json) or a Python module (.py)"
         )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port (default 8080; 0: any free port)"
+    )
     parser.add_argument("--path", default="/", help="URL path to answer at (default /)")
     parser.add_argument(
         "--login",

@@ -119,6 +119,33 @@ class ActiveCall(NamedTuple):
         }
 
 
+class _Call:
+    """The server's own, mutable record of a call in progress (cheap to update per callback)."""
+
+    __slots__ = ("app", "callbacks", "flow", "node", "path", "started", "updated", "version")
+
+    def __init__(
+        self, app: str, flow: str, version: str, node: str | None, path: list[str], now: float
+    ) -> None:
+        self.app, self.flow, self.version, self.node = app, flow, version, node
+        self.path = path
+        self.started = self.updated = now
+        self.callbacks = 1
+
+    def snapshot(self, callid: int) -> ActiveCall:
+        return ActiveCall(
+            callid,
+            self.app,
+            self.flow,
+            self.version,
+            self.node,
+            tuple(self.path),
+            self.started,
+            self.updated,
+            self.callbacks,
+        )
+
+
 class Table:
     """The deployments at one URL path, routed by the callback's ``app``."""
 
@@ -178,7 +205,7 @@ class Router:
         self.max_versions = max_versions
         self.max_calls = max_calls
         self.tables: dict[str, Table] = {}
-        self._calls: dict[int, ActiveCall] = {}
+        self._calls: dict[int, _Call] = {}
         self._calls_lock = threading.Lock()
         self._client: httpx.AsyncClient | None = None
         self._client_future: asyncio.Future[httpx.AsyncClient] | None = None
@@ -289,7 +316,7 @@ class Router:
 
     def active_calls(self) -> dict[int, ActiveCall]:
         with self._calls_lock:
-            return dict(self._calls)
+            return {callid: c.snapshot(callid) for callid, c in self._calls.items()}
 
     def call_seen(
         self,
@@ -302,39 +329,37 @@ class Router:
         now: float,
     ) -> None:
         with self._calls_lock:
-            known = self._calls.get(callid)
-            if known is None:
+            call = self._calls.get(callid)
+            if call is None:
                 if len(self._calls) >= self.max_calls:  # drop the longest-idle one
-                    oldest = min(self._calls.values(), key=lambda c: c.updated)
-                    del self._calls[oldest.callid]
-                self._calls[callid] = ActiveCall(
-                    callid, app, program.name, version or program.version, node, path, now, now, 1
+                    oldest = min(self._calls, key=lambda c: self._calls[c].updated)
+                    del self._calls[oldest]
+                self._calls[callid] = _Call(
+                    app, program.name, version or program.version, node, list(path), now
                 )
                 return
-            full = known.path + path
-            self._calls[callid] = ActiveCall(
-                callid,
-                app,
-                known.flow,
-                version or known.version,
-                node,
-                full[-MAX_PATH_LENGTH:],
-                known.started,
-                now,
-                known.callbacks + 1,
-            )
+            if version:
+                call.version = version
+            call.node = node
+            if path:
+                call.path.extend(path)
+                if len(call.path) > MAX_PATH_LENGTH:
+                    del call.path[:-MAX_PATH_LENGTH]
+            call.updated = now
+            call.callbacks += 1
 
     def call_ended(self, callid: int, deployment: Deployment | None) -> ActiveCall | None:
         with self._calls_lock:
             call = self._calls.pop(callid, None)
+        if call is None:
+            return None
         if (
-            call is not None
-            and deployment is not None
+            deployment is not None
             and call.version in deployment.versions
             and call.version not in self.live_versions()
         ):
             del deployment.versions[call.version]  # its last call ended
-        return call
+        return call.snapshot(callid)
 
     def forget_idle_calls(self, before: float) -> int:
         """Drop calls not heard from since *before* (CALLR never sent their HANGUP)."""
@@ -350,5 +375,8 @@ class Router:
     def adopt_calls(self, calls: dict[int, ActiveCall]) -> None:
         """Take over the calls in progress of a server this one replaces."""
         with self._calls_lock:
-            for callid, call in calls.items():
-                self._calls.setdefault(callid, call)
+            for callid, c in calls.items():
+                if callid not in self._calls:
+                    record = _Call(c.app, c.flow, c.version, c.node, list(c.path), c.started)
+                    record.updated, record.callbacks = c.updated, c.callbacks
+                    self._calls[callid] = record
