@@ -37,7 +37,6 @@ from flowbuilder.ui.state import (
     new_node_id,
     palette_entries,
     place_new,
-    starter_params,
 )
 from flowbuilder.ui.validation import ValidationPanel
 from flowbuilder.validate import Issue, validate
@@ -149,7 +148,7 @@ class Builder(widgets.VBox):  # type: ignore[misc]
         it, and return its id."""
         spec = get_kind(kind)
         node_id = node_id or new_node_id(self.flow, kind)
-        values = {**starter_params(spec), **params}
+        values = {**spec.starter_params(), **params}
         self.perform(lambda: self.flow.add(node_id, kind, label=label, pos=pos, **values))
         self.select(node_id)
         return node_id

@@ -27,11 +27,6 @@ from flowbuilder.validate import Issue
 Point = tuple[float, float]
 SUMMARY_CHARS = 48
 UNKNOWN_COLOR = "#888888"
-#: Placeholders for required values of a kind that declares no ``example`` (see Param.example).
-_FALLBACK: dict[str, Any] = {
-    "prompt": "Your message here.",
-    "digits": "1",
-}
 
 
 def node_view(flow: Flow, node_id: str, pos: Point) -> dict[str, Any]:
@@ -128,16 +123,6 @@ def new_node_id(flow: Flow, kind: str) -> str:
     while f"{kind}_{n}" in flow:
         n += 1
     return f"{kind}_{n}"
-
-
-def starter_params(kind: NodeKind) -> dict[str, Any]:
-    """Parameters for a node added from the palette: the kind's defaults and examples, then
-    a placeholder for a required text still missing (kinds that declare no example)."""
-    params = kind.starter_params()
-    for field, _message in kind.check(params):
-        if field in params and kind.param(field).type in _FALLBACK:
-            params[field] = _FALLBACK[kind.param(field).type]
-    return params
 
 
 def known_variables(flow: Flow) -> dict[str, str]:
