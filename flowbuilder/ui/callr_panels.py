@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -113,10 +114,23 @@ def create_app(
     *login*/*password*: the HTTP Basic credentials the server was started with."""
     url = server if isinstance(server, str) else str(server.url)
     name = name or (getattr(server, "name", None) or "flowbuilder")
+    if conn.sandbox is not None and hasattr(server, "subscribe"):
+        _follow_once(conn.sandbox, server)  # transcripts then show the path through the flow
     for app in conn.client.apps.get_list(True):
         if app.name == name and app.url == url and app.login == login:
             return app
     return conn.client.apps.create(name, url=url, login=login, password=password)
+
+
+_followed: weakref.WeakKeyDictionary[Sandbox, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
+
+
+def _follow_once(sandbox: Sandbox, server: Any) -> None:
+    """Let *sandbox* learn each call's node path from *server*, once per pair."""
+    servers = _followed.setdefault(sandbox, weakref.WeakSet())
+    if server not in servers:
+        servers.add(server)
+        sandbox.follow(server)
 
 
 def available_dids(conn: Connection) -> list[Did]:
