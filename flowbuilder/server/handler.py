@@ -230,24 +230,25 @@ class CallbackHandler(RequestHandler):
                 self._arrived,
             )
         version = trace.version or deployment.program.version
+        # positional, in field order: half the cost of keywords, on every callback
         event = Event(
-            time=self._arrived,
-            callid=callid,
-            app=callback.app,
-            call_status=callback.call_status,
-            command=callback.command,
-            command_result=callback.command_result,
-            command_error=callback.command_error,
-            answered=reply.answer.command.name if reply.answer is not None else None,
-            node=trace.node,
-            path=trace.path,
-            error=trace.error,
-            warning=trace.warning,
-            effects=effects,
-            latency_ms=latency_ms,
-            status=200,
-            flow=(deployment.versions.get(version) or deployment.program).name,
-            version=version,
+            self._arrived,  # time
+            callid,
+            callback.app,
+            callback.call_status,
+            callback.command,
+            callback.command_result,
+            callback.command_error,
+            reply.answer.command.name if reply.answer is not None else None,  # answered
+            trace.node,
+            trace.path,
+            trace.error,
+            trace.warning,
+            effects,
+            latency_ms,
+            200,  # status
+            (deployment.versions.get(version) or deployment.program).name,  # flow
+            version,
         )
         router.events.record(event)
         self.finish()
