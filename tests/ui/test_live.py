@@ -121,8 +121,13 @@ def test_show_call_and_unwatch(sandbox: Sandbox, frontend: Any) -> None:
         # with no running loop (a script), events wait in the watch until drained
         watch = builder.watch(server)
         transcript = sandbox.call_in(did.intl_number, "+33639980001", Script(presses=["1"]))
-        assert transcript.path == []  # the sandbox plays CALLR: only the server sees nodes
+        # create_app made the sandbox follow the server, so the transcript knows its path
+        assert transcript.path == ["welcome", "main_menu", "sales"]
         builder.show_call(transcript)
+        assert builder.canvas.highlight["path"] == ["welcome", "main_menu", "sales"]
+        builder.highlight([])
+        # by call id, the path comes from the events the watched server sent
+        builder.show_call(transcript.setup.callid)
         assert builder.canvas.highlight["path"] == ["welcome", "main_menu", "sales"]
         builder.unwatch()
         sandbox.call_in(did.intl_number, "+33639980001", Script(presses=["0"]))
