@@ -60,6 +60,7 @@ class Event(NamedTuple):
     status: int = 200
     flow: str | None = None
     version: str | None = None
+    caller: str = ""  # the caller's number (cli_number), "" when withheld
 
     @property
     def ok(self) -> bool:

@@ -249,6 +249,7 @@ class CallbackHandler(RequestHandler):
             200,  # status
             (deployment.versions.get(version) or deployment.program).name,  # flow
             version,
+            callback.cli_number,  # caller
         )
         router.events.record(event)
         self.finish()
@@ -305,6 +306,7 @@ class CallbackHandler(RequestHandler):
             app=callback.app if callback else None,
             call_status=callback.call_status if callback else None,
             command=callback.command if callback else "",
+            caller=callback.cli_number if callback else "",
             error=reason,
             latency_ms=(time.perf_counter() - self._started) * 1000,
             status=status,

@@ -153,5 +153,6 @@ def test_watching_shows_calls_the_server_already_answered(sandbox: Sandbox, fron
         builder.watch(server)
         assert len(builder.calls.calls) == 1
         assert builder.canvas.highlight["path"] == simulate(flow, press=["2"]).path
+        assert {row["caller"] for row in builder.calls.rows} == {"+33639980001"}
     finally:
         server.stop()
