@@ -8,6 +8,7 @@ from flowbuilder.flow import Flow
 
 SALES_NUMBER = "+33123456789"
 OPERATOR_NUMBER = "+33198765432"
+DESK_NUMBER = "+33123450000"
 
 
 def support_line() -> Flow:
@@ -87,6 +88,80 @@ def support_line() -> Flow:
     flow.connect("operator", "end", "answered")
     flow.connect("operator_busy", "support")
     flow.connect("support", "thanks").connect("thanks", "end").connect("goodbye", "end")
+    return flow
+
+
+def front_desk() -> Flow:
+    """Business hours: weekdays 09:00-18:00 in Paris the caller is put through to the desk;
+    otherwise, or when nobody answers, they leave a voicemail."""
+    flow = Flow(
+        "front_desk",
+        timezone="Europe/Paris",
+        description="Put callers through in business hours, voicemail otherwise.",
+    )
+    weekdays = ["mon", "tue", "wed", "thu", "fri"]
+    flow.add(
+        "hours",
+        "branch",
+        label="Weekday?",
+        conditions=[{"name": "open", "subject": "weekday", "op": "weekday_in", "value": weekdays}],
+    )
+    flow.add(
+        "daytime",
+        "branch",
+        label="09:00-18:00?",
+        conditions=[
+            {"name": "open", "subject": "time", "op": "time_between", "value": ["09:00", "18:00"]}
+        ],
+    )
+    flow.add(
+        "welcome",
+        "play",
+        label="Welcome",
+        prompt="Hello {caller}, thanks for calling Acme. Connecting you.",
+    )
+    flow.add("desk", "dial", label="Front desk", targets=[{"number": DESK_NUMBER, "timeout": 20}])
+    flow.add(
+        "closed",
+        "voicemail",
+        label="Closed: voicemail",
+        prompt="We are closed. Our hours are 9 to 6, Monday to Friday. "
+        "Leave a message after the tone.",
+    )
+    flow.add("bye", "play", label="Goodbye", prompt="Thank you, goodbye.")
+    flow.add("end", "hangup", label="Hang up")
+    flow.connect("hours", "daytime", "open").connect("hours", "closed", "else")
+    flow.connect("daytime", "welcome", "open").connect("daytime", "closed", "else")
+    flow.connect("welcome", "desk").connect("desk", "end", "answered")
+    for outcome in ("no_answer", "busy", "failed"):
+        flow.connect("desk", "closed", outcome)
+    flow.connect("closed", "bye").connect("bye", "end")
+    return flow
+
+
+def reminder() -> Flow:
+    """An outbound appointment reminder: press 1 to confirm, 2 to cancel."""
+    flow = Flow("reminder", description="Call customers to confirm tomorrow's appointment.")
+    flow.add(
+        "remind",
+        "menu",
+        label="Reminder",
+        prompt="Hello, this is Acme. You have an appointment tomorrow at 10. "
+        "Press 1 to confirm, 2 to cancel.",
+        options=[{"outcome": "confirm", "digits": "1"}, {"outcome": "cancel", "digits": "2"}],
+        max_failures=2,
+        max_timeouts=2,
+    )
+    flow.add("confirmed", "play", label="Confirmed", prompt="Thank you, see you tomorrow.")
+    flow.add(
+        "cancelled", "play", label="Cancelled", prompt="Your appointment is cancelled. Goodbye."
+    )
+    flow.add("no_reply", "play", label="No reply", prompt="We will call you again later. Goodbye.")
+    flow.add("end", "hangup", label="Hang up")
+    flow.connect("remind", "confirmed", "confirm").connect("remind", "cancelled", "cancel")
+    flow.connect("remind", "no_reply", "invalid").connect("remind", "no_reply", "timeout")
+    for node in ("confirmed", "cancelled", "no_reply"):
+        flow.connect(node, "end")
     return flow
 
 
