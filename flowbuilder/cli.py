@@ -49,15 +49,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _load_flow(path: str) -> Flow:
-    """A saved .json flow or an exported .py module; any problem is one FlowbuilderError line."""
+    """A saved .json flow or a .py module; any problem is one FlowbuilderError line."""
     from flowbuilder.export import load
 
-    try:
-        return load(path)
-    except FlowbuilderError:
-        raise
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise ExportError(f"{path}: not a flow file ({type(exc).__name__}: {exc})") from None
+    return load(path)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

@@ -131,6 +131,7 @@ COMMANDS = [
     ("validate", "{}"),
     ("simulate", "{}", "--press", "1"),
     ("test", "{}", str(SCENARIOS)),
+    ("serve", "{}", "--port", "0"),  # a bad file stops it before it listens
 ]
 # every bad file for one command, two bad files for every command: each reads flows the same way
 CASES = [(*bad, COMMANDS[1]) for bad in BAD_FILES] + [

@@ -13,11 +13,12 @@ Each format is one function from a Flow to text; :func:`export` picks one by nam
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, Final
 
-from flowbuilder.errors import ExportError
+from flowbuilder.errors import ExportError, FlowbuilderError
 from flowbuilder.flow import Flow
 
 
@@ -69,20 +70,27 @@ def export_python(flow: Flow, path: str | Path) -> Path:
     return _export_python(flow, path)
 
 
-def load_module(path: str | Path) -> Flow:
-    """The flow of an exported module (imports it; see ``Flow.from_module``)."""
+def load_module(path: str | os.PathLike[str]) -> Flow:
+    """The flow of an exported (or hand-written) module: imports it; see ``Flow.from_module``."""
     from flowbuilder.export.python import load_module as _load_module
 
     return _load_module(path)
 
 
-def load(path: str | Path) -> Flow:
-    """A flow from a saved ``.json`` file or an exported ``.py`` module."""
+def load(path: str | os.PathLike[str]) -> Flow:
+    """A flow from a saved ``.json`` file or a ``.py`` module: the one reader of flow files
+    (the CLI's commands, ``serve()`` and ``flowbuilder serve`` all use it). Any problem raises
+    a FlowbuilderError in one line naming the file."""
     path = Path(path)
-    if path.suffix == ".py":
-        return load_module(path)
-    if path.suffix == ".json":
-        return Flow.load(path)
+    try:
+        if path.suffix == ".py":
+            return load_module(path)
+        if path.suffix == ".json":
+            return Flow.load(path)
+    except FlowbuilderError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a safety net: one line
+        raise ExportError(f"{path}: not a flow file ({type(exc).__name__}: {exc})") from None
     raise ExportError(f"{path}: give a saved flow (.json) or an exported module (.py)")
 
 

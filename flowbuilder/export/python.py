@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import sys
 import textwrap
 from collections.abc import Mapping
@@ -431,7 +432,8 @@ def export_python(flow: Flow, path: str | Path) -> Path:
 
 
 def _module_flow(module: Any, path: Path) -> Any:
-    """What the module offers as its flow: ``make_flow()``, else ``FLOW`` or ``flow``."""
+    """What the module offers as its flow: ``make_flow()`` (exported modules define it), else a
+    ``FLOW`` or ``flow`` variable holding a Flow or its data (hand-written modules)."""
     make_flow = getattr(module, "make_flow", None)
     if callable(make_flow):
         return make_flow()
@@ -444,7 +446,7 @@ def _module_flow(module: Any, path: Path) -> Any:
     raise ExportError(f"{path}: defines no make_flow(), FLOW or flow; is it an exported flow?")
 
 
-def load_module(path: str | Path) -> Flow:
+def load_module(path: str | os.PathLike[str]) -> Flow:
     """Import the module at *path* and return its flow: ``make_flow()`` (what exported modules
     define), else a ``FLOW`` or ``flow`` variable holding a Flow or its data.
 

@@ -160,9 +160,9 @@ def main(flow: Flow | Program, argv: Sequence[str] | None = None) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """The ``flowbuilder serve`` subcommand: load FLOW, then :func:`run`."""
-    from flowbuilder.server.loading import load_flow
+    from flowbuilder.export import load
 
-    flow = load_flow(args.flow)
+    flow = load(args.flow)
     try:
         return run(flow, args)
     except (OSError, ValueError) as exc:  # address in use, bad options: one line
