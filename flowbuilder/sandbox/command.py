@@ -8,13 +8,11 @@ JSON object per line).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import signal
 import sys
 import threading
-from typing import Any, TextIO
+from typing import TextIO
 
+from flowbuilder._cli_util import line_printer, until_interrupted
 from flowbuilder.sandbox.calls import CLOCKS, SandboxCall
 from flowbuilder.sandbox.sandbox import Sandbox
 
@@ -50,17 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _printer(out: TextIO, as_json: bool) -> Any:
-    lock = threading.Lock()
-
-    def show(call: SandboxCall) -> None:
-        text = json.dumps(call.to_json(), ensure_ascii=False) if as_json else str(call.transcript)
-        with lock:
-            print(text, file=out, flush=True)
-
-    return show
-
-
 def _announce(sb: Sandbox, out: TextIO) -> None:
     print(sb.connection_info(), file=out)
     if sb.login and sb.api_key:
@@ -79,8 +66,7 @@ def _announce(sb: Sandbox, out: TextIO) -> None:
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    previous = _on_sigterm_interrupt()
-    try:
+    with until_interrupted():  # SIGTERM stops the sandbox like Ctrl-C
         sb = Sandbox(
             host=args.host,
             port=args.port,
@@ -94,32 +80,16 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         sb.start()
         try:
             _announce(sb, out)
-            sb.subscribe(_printer(out, args.json))
+            sb.subscribe(line_printer(out, args.json, _transcript_text))
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
         finally:
             sb.stop()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
     print("flowbuilder sandbox: stopped", file=out, flush=True)
     return 0
 
 
-def _on_sigterm_interrupt() -> Any:
-    """SIGTERM stops the sandbox like Ctrl-C (main thread only); returns the old handler."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    with contextlib.suppress(ValueError, OSError):
-        return signal.signal(signal.SIGTERM, interrupt)
-    return None
+def _transcript_text(call: SandboxCall) -> str:
+    return str(call.transcript)
 
 
 def command(args: argparse.Namespace) -> int:

@@ -8,21 +8,17 @@ state secret can come from the environment instead of the command line (where ``
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from flowbuilder._cli_util import line_printer, until_interrupted
 from flowbuilder.errors import FlowbuilderError
 
 if TYPE_CHECKING:
     from flowbuilder.compiler import Program
     from flowbuilder.flow import Flow
-    from flowbuilder.server.events import Event
     from flowbuilder.server.runner import ServerHandle
 
 
@@ -63,24 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser, *, flow_argument: bool = True
     )
 
 
-def _printer(out: TextIO, as_json: bool) -> Any:
-    lock = threading.Lock()
-
-    def show(event: Event) -> None:
-        line = json.dumps(event.to_json(), ensure_ascii=False) if as_json else str(event)
-        with lock:
-            print(line, file=out, flush=True)
-
-    return show
-
-
 def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Serve *flow* with the parsed options until Ctrl-C (or SIGTERM); returns the exit code."""
     from flowbuilder.server.runner import serve
 
     out = out or sys.stdout
-    previous = _on_sigterm_interrupt()  # before anything: a SIGTERM always stops cleanly
-    try:
+    with until_interrupted():  # before anything: a SIGTERM always stops cleanly
         handle: ServerHandle = serve(
             flow,
             host=args.host,
@@ -95,21 +79,14 @@ def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = 
         )
         try:
             _announce(handle, args, out)
-            unsubscribe = handle.subscribe(_printer(out, args.json))
+            unsubscribe = handle.subscribe(line_printer(out, args.json, str))
             try:
                 while handle.running:
                     handle.wait(0.5)
             finally:
                 unsubscribe()
-        except KeyboardInterrupt:
-            pass
         finally:
             handle.stop()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
     print("flowbuilder: stopped", file=out, flush=True)
     return 0
 
@@ -129,19 +106,6 @@ def _announce(handle: ServerHandle, args: argparse.Namespace, out: TextIO) -> No
     if not args.secret:
         print("note: no --secret: calls in progress will not survive a restart", file=out)
     print("Ctrl-C stops the server.", file=out, flush=True)
-
-
-def _on_sigterm_interrupt() -> Any:
-    """Make SIGTERM stop the server like Ctrl-C (main thread only); returns the old handler."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    with contextlib.suppress(ValueError, OSError):
-        return signal.signal(signal.SIGTERM, interrupt)
-    return None
 
 
 def main(flow: Flow | Program, argv: Sequence[str] | None = None) -> None:

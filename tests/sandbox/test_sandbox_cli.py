@@ -45,8 +45,8 @@ class Cli:
             if marker in line:
                 return seen
 
-    def stop(self) -> tuple[int, str]:
-        self.proc.send_signal(signal.SIGINT)
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str]:
+        self.proc.send_signal(sig)
         code = self.proc.wait(timeout=15)
         rest = []
         while not self.lines.empty():
@@ -136,6 +136,16 @@ def test_cli_with_chosen_credentials_prints_transcripts(
     assert any("callee answered" in line for line in text)
     code, _ = cli.stop()
     assert code == 0
+
+
+def test_cli_stops_cleanly_on_sigterm(cli_factory: Any) -> None:
+    cli = cli_factory()
+    cli.read_until("Ctrl-C stops the sandbox.")
+    code, rest = cli.stop(signal.SIGTERM)
+    assert code == 0
+    assert "flowbuilder sandbox: stopped" in rest
+    assert cli.proc.stderr is not None
+    assert "Traceback" not in cli.proc.stderr.read()
 
 
 def test_cli_refuses_half_credentials() -> None:
