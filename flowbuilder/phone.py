@@ -494,10 +494,10 @@ class SimulatedCall:
 
     def _dialout(self, p: Mapping[str, Any]) -> tuple[float, str, bool]:
         elapsed = 0.0  # the whisper is played to the callee, not heard by the caller
-        status = "NOANSWER"
+        status: str = wire.NOANSWER
         for target in p.get("targets") or []:
             status = self._dial.pop(0) if self._dial else "ANSWER"
-            ring = float(target.get("timeout", 30)) if status == "NOANSWER" else 3.0
+            ring = float(target.get("timeout", 30)) if status == wire.NOANSWER else 3.0
             elapsed += ring
             self.transcript.add(
                 self.clock + elapsed,

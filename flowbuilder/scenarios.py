@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from flowbuilder.engine import STATE_KEY  # the signed call state: never a user variable
 from flowbuilder.errors import ScenarioError
 from flowbuilder.flow import Flow
 from flowbuilder.phone import Script, Transcript, script_of
@@ -64,7 +65,6 @@ if TYPE_CHECKING:
 
 EXPECT_KEYS: Final = ("heard", "path", "status", "variables", "dialed")
 SCENARIO_KEYS: Final = ("name", "script", "expect", "caller", "number", "direction", "variables")
-STATE_KEY: Final = "_fb"  # the engine's signed state inside variables, never a user variable
 
 
 @dataclass(frozen=True)

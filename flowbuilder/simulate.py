@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from flowbuilder import engine
@@ -84,6 +85,4 @@ def simulate(
 
 
 def _with_variables(callback: wire.Callback, variables: Mapping[str, Any]) -> wire.Callback:
-    data = callback.to_json()
-    data["variables"] = {**data["variables"], **variables}
-    return wire.callback_from_dict(data)
+    return replace(callback, variables={**callback.variables, **variables})
