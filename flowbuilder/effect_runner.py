@@ -63,16 +63,38 @@ def _request_kwargs(effect: HttpRequest) -> dict[str, Any]:
     }
 
 
-def _python_kwargs(effect: PythonCall) -> dict[str, Any]:
-    return {"facts": dict(effect.facts), "variables": dict(effect.variables)}
+def _http_failure(exc: Exception) -> EffectResult:
+    """A request that got no answer: past its deadline, or an HTTP-level failure."""
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        return EffectResult(timed_out=True)
+    return EffectResult(error=f"{type(exc).__name__}: {exc}")
 
 
-def _python_result(value: Any) -> EffectResult:
+def _python_job(effect: PythonCall) -> Callable[[], EffectResult] | EffectResult:
+    """What a pool thread runs for *effect* (its result checked and mapped there), or at once
+    the result for a target that does not resolve. A TimeoutError the function raises is left
+    to the waiter, which treats it as the deadline passing."""
     try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return EffectResult(error=f"the function returned {type(value).__name__}, not JSON data")
-    return EffectResult(data=value)
+        fn = resolve(effect.target)
+    except ValueError as exc:
+        return EffectResult(error=str(exc))
+
+    def job() -> EffectResult:
+        try:
+            value = fn(facts=dict(effect.facts), variables=dict(effect.variables))
+        except TimeoutError:
+            raise
+        except Exception as exc:
+            return EffectResult(error=f"{type(exc).__name__}: {exc}")
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            return EffectResult(
+                error=f"the function returned {type(value).__name__}, not JSON data"
+            )
+        return EffectResult(data=value)
+
+    return job
 
 
 def perform(effect: Effect, *, client: httpx.Client | None = None) -> EffectResult:
@@ -83,21 +105,15 @@ def perform(effect: Effect, *, client: httpx.Client | None = None) -> EffectResu
                 return _http_result(client.request(**_request_kwargs(effect)))
             with httpx.Client() as own:
                 return _http_result(own.request(**_request_kwargs(effect)))
-        except httpx.TimeoutException:
-            return EffectResult(timed_out=True, error="")
-        except httpx.HTTPError as exc:
-            return EffectResult(error=f"{type(exc).__name__}: {exc}")
+        except (TimeoutError, httpx.HTTPError) as exc:
+            return _http_failure(exc)
+    job = _python_job(effect)
+    if isinstance(job, EffectResult):
+        return job
     try:
-        fn = resolve(effect.target)
-    except ValueError as exc:
-        return EffectResult(error=str(exc))
-    future = _POOL.submit(fn, **_python_kwargs(effect))
-    try:
-        return _python_result(future.result(timeout=effect.timeout_ms / 1000))
-    except concurrent.futures.TimeoutError:
+        return _POOL.submit(job).result(timeout=effect.timeout_ms / 1000)
+    except TimeoutError:  # concurrent.futures.TimeoutError is TimeoutError
         return EffectResult(timed_out=True)
-    except Exception as exc:
-        return EffectResult(error=f"{type(exc).__name__}: {exc}")
 
 
 async def perform_async(effect: Effect, *, client: httpx.AsyncClient) -> EffectResult:
@@ -107,19 +123,14 @@ async def perform_async(effect: Effect, *, client: httpx.AsyncClient) -> EffectR
         try:
             response = await asyncio.wait_for(client.request(**_request_kwargs(effect)), timeout_s)
             return _http_result(response)
-        except (TimeoutError, httpx.TimeoutException):
-            return EffectResult(timed_out=True)
-        except httpx.HTTPError as exc:
-            return EffectResult(error=f"{type(exc).__name__}: {exc}")
+        except (TimeoutError, httpx.HTTPError) as exc:
+            return _http_failure(exc)
+    job = _python_job(effect)
+    if isinstance(job, EffectResult):
+        return job
     try:
-        fn = resolve(effect.target)
-    except ValueError as exc:
-        return EffectResult(error=str(exc))
-    loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(_POOL, lambda: fn(**_python_kwargs(effect)))
-    try:
-        return _python_result(await asyncio.wait_for(future, timeout_s))
-    except TimeoutError:
+        return await asyncio.wait_for(
+            asyncio.get_running_loop().run_in_executor(_POOL, job), timeout_s
+        )
+    except TimeoutError:  # asyncio's TimeoutError is TimeoutError
         return EffectResult(timed_out=True)
-    except Exception as exc:
-        return EffectResult(error=f"{type(exc).__name__}: {exc}")
