@@ -1,11 +1,11 @@
 """The sans-IO engine: a callback plus a program gives the next command (or an effect to perform).
 
-The call's position rides in ``variables`` under one reserved key (``STATE_KEY``), HMAC-signed with
-the server's secret together with the user variables, so any process holding the program can answer
-any callback and a forged POST cannot jump the flow. Nothing here raises for a live call: a bad
-signature, a stale ``command_id``, an unknown program version, an exception in node code or a
-runaway loop takes the flow's error path (``on_error``) or the safe fallback (apologise, then hang
-up), and the trace says why.
+The call's position rides in ``variables`` under one reserved key (``STATE_KEY``), signed with the
+server's secret together with the user variables (a keyed BLAKE2b MAC), so any process holding the
+program can answer any callback and a forged POST cannot jump the flow. Nothing here raises for a
+live call: a bad signature, a stale ``command_id``, an unknown program version, an exception in
+node code or a runaway loop takes the flow's error path (``on_error``) or the safe fallback
+(apologise, then hang up), and the trace says why.
 
 >>> from flowbuilder.flow import Flow
 >>> from flowbuilder.compiler import compile
@@ -34,11 +34,12 @@ b''
 from __future__ import annotations
 
 import copy
+import hashlib
 import hmac
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from flowbuilder.callr import wire
 from flowbuilder.compiler import Program
@@ -61,6 +62,7 @@ from flowbuilder.nodes._base import (
 from flowbuilder.validate import ERROR_VARIABLE
 
 STATE_KEY: Final = "_fb"
+_ENDED: Final = wire.ENDED_STATUSES
 _ACTIONS: Final = frozenset({Send, Go, Perform, Fail, EnterSubflow})
 __all__ = [
     "ERROR_VARIABLE",
@@ -101,7 +103,7 @@ class EngineConfig:
     max_spin: int = 100
     fallback_prompt: str = "Sorry, something went wrong. Goodbye."
     fallback_voice: str = DEFAULT_VOICE
-    # HMAC-SHA256 keyed once; each signature copies it (saves the key schedule per callback)
+    # the MAC, keyed once; each signature copies it
     _mac: Any = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
@@ -114,13 +116,17 @@ class EngineConfig:
             raise ValueError("EngineConfig.secret must not be empty: it signs every call's state")
         if self.max_steps < 1 or self.max_spin < 1:
             raise ValueError("EngineConfig.max_steps and max_spin must be at least 1")
-        object.__setattr__(self, "_mac", hmac.new(self.secret, digestmod="sha256"))
+        # keyed BLAKE2b: a MAC as strong as HMAC-SHA256 and a third of its cost per callback
+        # (Python's docs call it the faster, simpler replacement for HMAC). BLAKE2b keys are at
+        # most 64 bytes: a longer secret is hashed first, as HMAC does.
+        key = self.secret if len(self.secret) <= 64 else hashlib.sha512(self.secret).digest()
+        object.__setattr__(self, "_mac", hashlib.blake2b(key=key, digest_size=16))
 
     def mac(self, payload: bytes) -> str:
-        """The signature of *payload*: HMAC-SHA256 under the secret, 128 bits, as hex."""
+        """The signature of *payload* under the secret: 128 bits, as 32 hex digits."""
         h = self._mac.copy()
         h.update(payload)
-        return str(h.hexdigest()[:32])
+        return str(h.hexdigest())
 
     def __repr__(self) -> str:  # the secret never shows
         return f"EngineConfig(max_steps={self.max_steps}, max_spin={self.max_spin})"
@@ -170,13 +176,23 @@ class EffectNeeded:
 
 
 Outcome = Reply | EffectNeeded
+_T = TypeVar("_T")
+
+
+def _build(cls: type[_T], **values: Any) -> _T:
+    """A frozen dataclass instance made without its __init__, which pays one object.__setattr__
+    call per field: the engine builds a Trace and a Reply on every callback. Give every field."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(values)
+    return obj
 
 
 # -- signed state --------------------------------------------------------------------------------
 #
-# variables[STATE_KEY] is {"s": state, "h": signature}. The signature is HMAC-SHA256 (128 bits, hex)
-# over the state and the user variables in canonical JSON (sorted keys, no spaces), so it
-# survives CALLR re-serialising the variables it echoes.
+# variables[STATE_KEY] is {"h": signature, "s": state}. The signature is a keyed BLAKE2b MAC
+# (128 bits, hex; Python's documented faster replacement for HMAC) over the state and the user
+# variables in canonical JSON (sorted keys, no spaces), so it survives CALLR re-serialising the
+# variables it echoes.
 
 _CANONICAL: Final = wire.json_encoder(sort_keys=True)
 
@@ -186,7 +202,7 @@ def sign(config: EngineConfig, state: Mapping[str, Any], variables: Mapping[str,
 
     Raises TypeError or ValueError when they cannot be encoded (NaN, mixed key types).
     """
-    return config.mac(f"{_CANONICAL(state)}\n{_CANONICAL(variables)}".encode())
+    return config.mac(_CANONICAL([state, variables]).encode())
 
 
 def _unpack(
@@ -215,15 +231,14 @@ def _clone(state: dict[str, Any]) -> dict[str, Any]:
     state = state.copy()
     local = state.get("l")
     if local:
-        state["l"] = copy.deepcopy(local) if _nested(local) else local.copy()
+        state["l"] = {k: copy.deepcopy(v) if type(v) in _NESTED else v for k, v in local.items()}
     stack = state.get("s")
     if stack:
         state["s"] = [list(frame) for frame in stack]
     return state
 
 
-def _nested(local: dict[str, Any]) -> bool:
-    return any(type(v) in (dict, list) for v in local.values())
+_NESTED: Final = (dict, list)
 
 
 def _pack(
@@ -236,7 +251,7 @@ def _pack(
     """
     user.pop(STATE_KEY, None)  # a node writing the reserved key must not break the signature
     state_json, user_json = _CANONICAL(state), _CANONICAL(user)
-    signature = config.mac(f"{state_json}\n{user_json}".encode())
+    signature = config.mac(f"[{state_json},{user_json}]".encode())  # what sign() encodes
     separator = "," if user else ""
     packed_json = (
         f'{user_json[:-1]}{separator}"{STATE_KEY}":{{"h":"{signature}","s":{state_json}}}}}'
@@ -280,7 +295,8 @@ class _Run:
 
     @property
     def program(self) -> Program:
-        return self.root.flow(self.state.get("f", ""))
+        flow = self.state.get("f")
+        return self.root.subflows[flow] if flow else self.root
 
     def qualified(self) -> str:
         node_id = self.state.get("n") or ""
@@ -288,12 +304,16 @@ class _Run:
         return f"{flow}/{node_id}" if flow else node_id
 
     def trace(self) -> Trace:
-        return Trace(
+        node = self.state.get("n")
+        flow = self.state.get("f")
+        return _build(
+            Trace,
             path=tuple(self.path),
-            node=self.qualified() if self.state.get("n") else None,
+            node=(f"{flow}/{node}" if flow else node) if node else None,
             version=self.root.version,
             error=self.error,
             warning=self.warning,
+            ended=False,
         )
 
     def context(self) -> Context:
@@ -347,7 +367,7 @@ class _Run:
         state["l"] = {}
         steps = state["k"] = state.get("k", 0) + 1
         self.spin += 1
-        self.path.append(self.qualified())
+        self.path.append(f"{flow_name}/{node_id}" if flow_name else node_id)
         if steps > self.config.max_steps:
             return Fail(f"the call ran more than {self.config.max_steps} steps")
         if self.spin > self.config.max_spin:
@@ -367,12 +387,15 @@ class _Run:
         while True:
             if isinstance(action, Send):
                 return self.send(action.command)
-            if isinstance(action, Perform):
+            if isinstance(action, Go):
+                after = self.follow(action)
+            elif isinstance(action, Fail):
+                after = self.fail(action.reason)
+            elif isinstance(action, Perform):
                 return EffectNeeded(action.effect, self, action.effect.timeout_ms)
-            if isinstance(action, EnterSubflow):
+            else:
                 action = self.enter_subflow(action.flow)
                 continue
-            after = self.fail(action.reason) if isinstance(action, Fail) else self.follow(action)
             if isinstance(after, Reply):
                 return after
             action = after
@@ -435,7 +458,8 @@ class _Run:
             command = wire.Command(command.name, _jsonable(command.params))
             variables, packed_json = _pack(self.config, self.state, self.variables)
             body = wire.render_answer_encoded(command, command_id, packed_json)
-        return Reply(wire.Answer(command, command_id, variables), self.trace(), body)
+        answer = wire.Answer(command, command_id, variables)
+        return _build(Reply, answer=answer, trace=self.trace(), rendered=body)
 
 
 # -- public API ----------------------------------------------------------------------------------
@@ -468,7 +492,7 @@ def _step(
     now: float,
     versions: Mapping[str, Program] | None,
 ) -> Outcome:
-    if callback.call_status in wire.ENDED_STATUSES:
+    if callback.call_status in _ENDED:
         return Reply(None, _ended_trace(program, callback, config))
     if callback.is_first:
         user = {k: v for k, v in callback.variables.items() if k != STATE_KEY}
@@ -508,7 +532,7 @@ def _step(
     result = CommandResult(
         callback.command, callback.command_result, callback.command_error, callback.call_status
     )
-    return run.drive(run.resume_node(result))
+    return run.drive(run.run_node(node, result))
 
 
 def resume(pending: EffectNeeded, result: EffectResult, *, now: float | None = None) -> Outcome:

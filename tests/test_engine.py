@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -928,9 +928,9 @@ def test_an_engine_bug_still_answers_with_the_apology(monkeypatch: pytest.Monkey
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ZeroDivisionError("engine bug")
 
-    monkeypatch.setattr(engine, "CommandResult", broken)
     call = Call(compile(ivr()))
     call.start({"crm_id": "C-42"})
+    monkeypatch.setattr(engine, "facts_from", broken)
     reply = call.post("0")
     assert reply.trace.error == "internal error: ZeroDivisionError: engine bug"
     assert call.heard == FALLBACK_TEXT
@@ -941,3 +941,13 @@ def test_replace_keeps_callbacks_frozen() -> None:
     cb = callback()
     assert replace(cb, command_id=3).command_id == 3
     assert cb.command_id == 0
+
+
+def test_replies_built_by_the_engine_carry_every_field() -> None:
+    reply = engine.step(compile(ivr()), callback(), config=CONFIG, now=0.0)
+    assert isinstance(reply, engine.Reply)
+    for obj in (reply, reply.trace):
+        for f in fields(obj):
+            getattr(obj, f.name)  # built without __init__: no field may be missing
+    assert reply == engine.Reply(reply.answer, reply.trace)
+    assert reply.body == reply.rendered

@@ -149,12 +149,21 @@ def parse_callback(body: bytes | str) -> Callback:
     return callback_from_dict(data)
 
 
+_new: Final = object.__new__
+_SLOT_SETTERS: Final = tuple(getattr(Callback, name).__set__ for name in CALLBACK_FIELDS)
+
+
 def callback_from_dict(data: Mapping[str, Any]) -> Callback:
     """Type-check an already decoded callback object."""
     try:  # fast path: every field present with exactly its JSON type (bool is no integer)
         values = _FIELD_VALUES(data)
         if tuple(map(type, values)) in _EXACT_TYPES and values[_STATUS_INDEX] in CALL_STATUSES:
-            return Callback(*values)
+            # the frozen dataclass's __init__ pays one object.__setattr__ call per field; set
+            # the slots directly (same object, a third of the cost on every callback)
+            callback = _new(Callback)
+            for set_slot, value in zip(_SLOT_SETTERS, values, strict=True):
+                set_slot(callback, value)
+            return callback
     except KeyError:
         pass
     for name, types in _CALLBACK_FIELDS.items():

@@ -220,6 +220,8 @@ class Context:
         return {**self.facts, **self.variables}
 
     def render(self, text: str) -> str:
+        if "{" not in text and "}" not in text:  # most prompts: no need to build the scope
+            return text
         return template.render(text, self.scope())
 
     def media(self, prompt: int | str | None, voice: str = "") -> wire.Media:
