@@ -103,7 +103,8 @@ def mid_call_body(program: Program, config: engine.EngineConfig) -> bytes:
     (the app's own and the flow's), as the real exchange produces them."""
     first = _callback(variables={"customer_id": "C-1042", "lang": "en"})
     reply = engine.step(program, first, config=config, now=NOW)  # welcome: play
-    assert isinstance(reply, engine.Reply) and reply.answer is not None
+    assert isinstance(reply, engine.Reply)
+    assert reply.answer is not None
     answer = reply.answer
     played = _callback(
         command=answer.command.name,
@@ -112,7 +113,8 @@ def mid_call_body(program: Program, config: engine.EngineConfig) -> bytes:
         variables=answer.variables,
     )
     reply = engine.step(program, played, config=config, now=NOW + 3)  # main menu: read
-    assert isinstance(reply, engine.Reply) and reply.answer is not None
+    assert isinstance(reply, engine.Reply)
+    assert reply.answer is not None
     answer = reply.answer
     pressed = _callback(
         command=answer.command.name,

@@ -556,7 +556,18 @@ class Flow:
     # -- comparison -------------------------------------------------------------------------
 
     def diff(self, other: Flow) -> FlowDiff:
-        """What changed from this flow to *other*, in terms of nodes, params, edges, settings."""
+        """What changed from this flow to *other*, in terms of nodes, params, edges, settings.
+
+        Layout is not logic: moving nodes around changes nothing here.
+
+        >>> old = Flow("f").add("hi", "play", prompt="Hi").add("bye", "hangup")
+        >>> new = old.copy().set_params("hi", prompt="Hello").connect("hi", "bye").move("hi", 5, 5)
+        >>> print(old.diff(new))
+        ~ hi.params.prompt: 'Hi' -> 'Hello'
+        + edge hi --next--> bye
+        >>> bool(old.diff(old.copy().move("bye", 1, 1)))
+        False
+        """
         return FlowDiff.between(self, other)
 
 
