@@ -344,6 +344,29 @@ def test_calls_realtime_is_never_retried() -> None:
     assert len(calls) == 1
 
 
+def test_async_client_retries_like_the_sync_one() -> None:
+    calls: list[int] = []
+
+    def client(handler: Handler) -> AsyncCallrClient:
+        return AsyncCallrClient(
+            api_key=API_KEY, url="https://callr.test/", transport=httpx.MockTransport(handler)
+        )
+
+    async def main() -> None:
+        ok = Recorder(lambda req: [])
+        async with client(raising(httpx.ConnectError("refused"), calls, then=ok)) as c:
+            assert await c.apps.get_list() == []
+        assert len(calls) == 2  # a read: once more
+        calls.clear()
+        async with client(raising(httpx.ConnectError("refused"), calls)) as c:
+            with pytest.raises(CallrTransportError) as info:
+                await c.calls.realtime("4346423A", "+33612345678")
+            assert isinstance(info.value.__cause__, httpx.ConnectError)
+        assert len(calls) == 1  # never twice: it would ring a phone twice
+
+    asyncio.run(main())
+
+
 def test_secrets_never_in_reprs_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []

@@ -212,11 +212,7 @@ def build_request(
     user_agent: str = "flowbuilder",
 ) -> Request:
     """The body (positional params, always an array) and headers the official SDKs send."""
-    body = json.dumps(
-        {"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params)},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
+    body = _compact({"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params)})
     headers = {
         "Content-Type": CONTENT_TYPE,
         "Accept": "*/*",
@@ -383,19 +379,16 @@ def _valid_id(value: Any) -> bool:
 
 
 def render_result(request_id: Any, result: Any) -> bytes:
-    return json.dumps(
-        {"jsonrpc": "2.0", "id": request_id, "result": result},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
+    return _compact({"jsonrpc": "2.0", "id": request_id, "result": result})
 
 
 def render_error(request_id: Any, fault: RpcFault) -> bytes:
     error: dict[str, Any] = {"code": fault.code, "message": fault.message}
     if fault.data is not None:
         error["data"] = fault.data
-    return json.dumps(
-        {"jsonrpc": "2.0", "id": request_id, "error": error},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
+    return _compact({"jsonrpc": "2.0", "id": request_id, "error": error})
+
+
+def _compact(envelope: dict[str, Any]) -> bytes:
+    """UTF-8 JSON without spaces, as the SDKs send it and CALLR answers."""
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()

@@ -110,8 +110,14 @@ class _ClientBase:
             user_agent=USER_AGENT,
         )
 
-    def _attempts(self, method: str) -> int:
-        return 2 if self.retry_reads and method in jsonrpc.IDEMPOTENT_METHODS else 1
+    def _retry_pause(self, request: jsonrpc.Request, attempt: int, exc: httpx.HTTPError) -> float:
+        """Seconds to wait before sending *request* again after attempt *attempt* failed with
+        *exc*; raises the CallrTransportError (chained to *exc*) when it is not sent again."""
+        attempts = 2 if self.retry_reads and request.method in jsonrpc.IDEMPOTENT_METHODS else 1
+        if isinstance(exc, _RETRYABLE) and attempt < attempts:
+            log.debug("%s id=%s: %s; retrying once", request.method, request.id, type(exc).__name__)
+            return RETRY_PAUSE_S
+        raise self._transport_error(request.method, exc) from exc
 
     def _transport_error(self, method: str, exc: httpx.HTTPError) -> CallrTransportError:
         if isinstance(exc, httpx.TimeoutException):
@@ -185,21 +191,16 @@ class CallrClient(_ClientBase):
     def call(self, method: str, *params: Any) -> Any:
         """Any method, positional params, like the SDKs' ``api.call(method, *params)``."""
         request = self._build(method, list(params))
-        attempts = self._attempts(method)
-        for attempt in range(1, attempts + 1):
+        attempt = 1
+        while True:
             started = time.perf_counter()
             try:
                 response = self._http.post(self.url, content=request.body, headers=request.headers)
-            except _RETRYABLE as exc:
-                if attempt < attempts:
-                    log.debug("%s id=%s: %s; retrying once", method, request.id, type(exc).__name__)
-                    time.sleep(RETRY_PAUSE_S)
-                    continue
-                raise self._transport_error(method, exc) from exc
             except httpx.HTTPError as exc:
-                raise self._transport_error(method, exc) from exc
+                time.sleep(self._retry_pause(request, attempt, exc))
+                attempt += 1
+                continue
             return self._finish(request, response, started)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def run(self, call: MethodCall[T]) -> T:
         """Send a prepared :class:`~flowbuilder.callr.methods.MethodCall`, typed result back."""
@@ -260,24 +261,19 @@ class AsyncCallrClient(_ClientBase):
     async def call(self, method: str, *params: Any) -> Any:
         """Any method, positional params."""
         request = self._build(method, list(params))
-        attempts = self._attempts(method)
-        for attempt in range(1, attempts + 1):
+        attempt = 1
+        while True:
             try:
                 async with self._gate:
                     started = time.perf_counter()
                     response = await self._http.post(
                         self.url, content=request.body, headers=request.headers
                     )
-            except _RETRYABLE as exc:
-                if attempt < attempts:
-                    log.debug("%s id=%s: %s; retrying once", method, request.id, type(exc).__name__)
-                    await asyncio.sleep(RETRY_PAUSE_S)
-                    continue
-                raise self._transport_error(method, exc) from exc
             except httpx.HTTPError as exc:
-                raise self._transport_error(method, exc) from exc
+                await asyncio.sleep(self._retry_pause(request, attempt, exc))
+                attempt += 1
+                continue
             return self._finish(request, response, started)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def run(self, call: MethodCall[T]) -> T:
         return _convert(call, await self.call(call.method, *call.params))
