@@ -15,6 +15,7 @@ Generated source goes further and keeps only ASCII and accented Latin letters as
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 _WIDE = frozenset({"W", "F"})
@@ -80,13 +81,26 @@ def display(text: str) -> str:
     return "".join("\\\\" if c == "\\" else c if is_plain(c) else escape_char(c) for c in text)
 
 
-def truncate(text: str, max_width: int, ellipsis: str = "...") -> str:
-    """*text* cut to at most *max_width* columns, ending in *ellipsis* when cut."""
-    if width(text) <= max_width:
+def truncate(
+    text: str,
+    max_width: float,
+    ellipsis: str = "...",
+    *,
+    measure: Callable[[str], float] = char_width,
+) -> str:
+    """*text* cut to at most *max_width* (``measure`` of each character: columns by default),
+    ending in *ellipsis* when cut.
+
+    >>> truncate("abcdef", 5)
+    'ab...'
+    >>> truncate("abc", 5)
+    'abc'
+    """
+    if sum(map(measure, text)) <= max_width:
         return text
-    out, used = [], width(ellipsis)
+    out, used = [], sum(map(measure, ellipsis))
     for c in text:
-        w = char_width(c)
+        w = measure(c)
         if used + w > max_width:
             break
         out.append(c)

@@ -243,15 +243,7 @@ def _src_width(text: str) -> int:
 
 def _cut(text: str, max_width: int) -> str:
     """*text* cut to *max_width* source columns, ending in ``...`` when cut."""
-    if _src_width(text) <= max_width:
-        return text
-    out, used = [], 3
-    for c in text:
-        used += _src_width(c)
-        if used > max_width:
-            break
-        out.append(c)
-    return "".join(out) + "..."
+    return _text.truncate(text, max_width, measure=_src_width)
 
 
 def _hard_wrap(line: str, max_width: int) -> list[str]:

@@ -28,7 +28,7 @@ from typing import Final
 from xml.sax.saxutils import escape, quoteattr
 
 from flowbuilder.errors import UnknownNodeKindError
-from flowbuilder.export._text import char_width, escape_char, is_visible
+from flowbuilder.export._text import escape_char, is_visible, truncate
 from flowbuilder.flow import Flow
 from flowbuilder.layout import (
     HEADER_HEIGHT,
@@ -72,16 +72,8 @@ def _attr(text: str) -> str:
 
 def _fit(text: str, max_px: float) -> str:
     """*text* cut with an ellipsis to about *max_px* pixels."""
-    budget = max_px / CHAR_PX
-    if sum(char_width(c) for c in text) <= budget:
-        return text
-    out, used = [], 1.0
-    for c in text:
-        used += char_width(c)
-        if used > budget:
-            break
-        out.append(c)
-    return "".join(out).rstrip() + "…"
+    cut = truncate(text, max_px / CHAR_PX, "…")
+    return cut if cut == text else cut[:-1].rstrip() + "…"  # no space before the ellipsis
 
 
 def _ink(fill: str) -> str:
