@@ -29,6 +29,7 @@ from typing import Any, Final
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
+from flowbuilder._subscribers import Subscribers
 from flowbuilder.callr import jsonrpc, wire
 from flowbuilder.callr.rpc import AsyncCallrClient, CallrClient
 from flowbuilder.callr.types import App, Did
@@ -109,7 +110,7 @@ class Sandbox:
         self._phones: Phones | None = None
         self._client: CallrClient | None = None
         self._clients: list[CallrClient] = []
-        self._subscribers: tuple[Callable[[SandboxCall], object], ...] = ()
+        self._subscribers = Subscribers[SandboxCall](log, "sandbox")
 
     # -- credentials --------------------------------------------------------------------------
 
@@ -418,21 +419,10 @@ class Sandbox:
     def subscribe(self, callback: Callable[[SandboxCall], object]) -> Callable[[], None]:
         """Call *callback(call)* when each call ends (from the sandbox's thread: keep it quick);
         returns the function that unsubscribes."""
-        with self._lock:
-            self._subscribers = (*self._subscribers, callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._subscribers = tuple(s for s in self._subscribers if s is not callback)
-
-        return unsubscribe
+        return self._subscribers.add(callback)
 
     def _ended(self, call: SandboxCall) -> None:
-        for subscriber in self._subscribers:
-            try:
-                subscriber(call)
-            except Exception:  # a broken viewer never breaks the sandbox
-                log.exception("sandbox subscriber %r failed", subscriber)
+        self._subscribers.publish(call)
 
     def _start_call(self, call: SandboxCall) -> None:
         assert self._phones is not None

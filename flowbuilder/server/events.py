@@ -26,6 +26,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
+from flowbuilder._subscribers import Subscribers
+
 logger = logging.getLogger("flowbuilder.server")
 
 Subscriber = Callable[["Event"], object]
@@ -105,7 +107,7 @@ class EventLog:
 
     def __init__(self, maxlen: int = 10_000) -> None:
         self._events: deque[Event] = deque(maxlen=maxlen)
-        self._subscribers: tuple[Subscriber, ...] = ()
+        self._subscribers = Subscribers[Event](logger, "event")
         self._lock = threading.Lock()
 
     @property
@@ -125,22 +127,11 @@ class EventLog:
 
     def publish(self, event: Event) -> None:
         """Call every subscriber with *event* (the server does this after answering)."""
-        for subscriber in self._subscribers:
-            try:
-                subscriber(event)
-            except Exception:  # a broken viewer must never break a call
-                logger.exception("event subscriber %r failed", subscriber)
+        self._subscribers.publish(event)
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call *callback(event)* for every new event; returns a function that unsubscribes."""
-        with self._lock:
-            self._subscribers = (*self._subscribers, callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._subscribers = tuple(s for s in self._subscribers if s is not callback)
-
-        return unsubscribe
+        return self._subscribers.add(callback)
 
     def snapshot(self) -> list[Event]:
         """The events kept, oldest first (a copy: safe from any thread)."""
