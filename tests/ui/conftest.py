@@ -244,3 +244,20 @@ def frontend(monkeypatch: pytest.MonkeyPatch) -> Frontend:
 
     monkeypatch.setattr(comm, "create_comm", Recording)
     return Frontend()
+
+
+@pytest.fixture
+def flow() -> Any:
+    from flowbuilder.examples import support_line
+
+    return support_line()
+
+
+@pytest.fixture
+def builder(flow: Any, frontend: Frontend) -> Iterator[Any]:
+    """A Builder of *flow* whose widgets talk to the recording :func:`frontend`."""
+    from flowbuilder.ui import Builder
+
+    b = Builder(flow)
+    yield b
+    b.close()

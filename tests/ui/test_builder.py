@@ -21,18 +21,6 @@ from flowbuilder.ui import Builder
 from flowbuilder.validate import validate
 
 
-@pytest.fixture
-def flow() -> Flow:
-    return support_line()
-
-
-@pytest.fixture
-def builder(flow: Flow, frontend: Any) -> Any:
-    b = Builder(flow)
-    yield b
-    b.close()
-
-
 def node_ids(state: dict[str, Any]) -> list[str]:
     return [n["id"] for n in state["nodes"]]
 

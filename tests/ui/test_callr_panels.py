@@ -11,7 +11,6 @@ import pytest
 
 import flowbuilder as fb
 from flowbuilder.errors import CallrAuthError
-from flowbuilder.examples import support_line
 from flowbuilder.flow import Flow
 from flowbuilder.phone import Script, Transcript
 from flowbuilder.sandbox import Sandbox
@@ -26,11 +25,6 @@ _names = itertools.count()
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox() as sb:
         yield sb
-
-
-@pytest.fixture
-def flow() -> Flow:
-    return support_line()
 
 
 @pytest.fixture

@@ -12,23 +12,9 @@ from typing import Any
 import ipywidgets as widgets
 import pytest
 
-from flowbuilder.examples import support_line
 from flowbuilder.facts import FACTS
 from flowbuilder.flow import Flow
 from flowbuilder.nodes import get_kind
-from flowbuilder.ui import Builder
-
-
-@pytest.fixture
-def flow() -> Flow:
-    return support_line()
-
-
-@pytest.fixture
-def builder(flow: Flow, frontend: Any) -> Any:
-    b = Builder(flow)
-    yield b
-    b.close()
 
 
 def field(builder: Any, name: str) -> Any:
