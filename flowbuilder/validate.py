@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import networkx as nx
 
@@ -122,6 +124,15 @@ def _check_structure(graph: _Graph) -> Iterator[Issue]:
         yield Issue("error", None, "entry", "no entry node; set flow.entry to the first node")
     elif graph.entry not in graph.nodes:
         yield Issue("error", None, "entry", f"entry {graph.entry!r} is not a node; pick one")
+    timezone = graph.flow.graph.graph["settings"].get("timezone")
+    if not isinstance(timezone, str) or not _known_zone(timezone):
+        yield Issue(  # a warning: only clock conditions need it, and they fail safely
+            "warning",
+            None,
+            "timezone",
+            f"unknown time zone {timezone!r}: time and weekday conditions will take the error "
+            "path; use an IANA name like Europe/Paris or UTC",
+        )
     on_error = graph.on_error
     if on_error is not None and on_error != "" and on_error not in graph.nodes:
         yield Issue(
@@ -146,6 +157,15 @@ def _check_structure(graph: _Graph) -> Iterator[Issue]:
                 "kind",
                 f"unknown node kind {node.kind_name!r}; replace the node with a registered kind",
             )
+
+
+@lru_cache(maxsize=256)
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # not found, malformed key, a directory
+        return False
+    return True
 
 
 def _check_params(graph: _Graph, subflows: Mapping[str, Flow] | None) -> Iterator[Issue]:

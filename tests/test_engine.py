@@ -951,3 +951,24 @@ def test_replies_built_by_the_engine_carry_every_field() -> None:
             getattr(obj, f.name)  # built without __init__: no field may be missing
     assert reply == engine.Reply(reply.answer, reply.trace)
     assert reply.body == reply.rendered
+
+
+def test_a_driver_can_answer_with_the_fallback_itself() -> None:
+    """What a server answers when it fails around the engine: the apology, variables kept."""
+    program = compile(ivr())
+    cb = callback(command="play", command_id=4, variables={"crm_id": "C-42", "_fb": "junk"})
+    reply = engine.fallback(program, cb, config=CONFIG, now=0.0, reason="handler crashed")
+    assert reply.trace.error == "handler crashed"
+    answer = wire.parse_answer(reply.body)
+    assert answer.command_id == 5
+    assert wire.describe_media(answer.command.params["media_id"]) == FALLBACK_TEXT
+    assert answer.variables["crm_id"] == "C-42"
+    later = engine.step(
+        program,
+        callback(command="play", command_id=5, variables=answer.variables),
+        config=CONFIG,
+        now=1.0,
+    )
+    assert isinstance(later, engine.Reply)
+    assert later.answer is not None
+    assert later.answer.command.name == "hangup"

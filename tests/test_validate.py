@@ -247,6 +247,16 @@ def test_an_error_path_pointing_nowhere() -> None:
     ]
 
 
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "Europe/"])
+def test_an_unknown_time_zone(zone: str) -> None:
+    flow = good().configure(timezone=zone)
+    assert messages(flow) == [
+        f"warning: timezone: unknown time zone {zone!r}: time and weekday conditions will take "
+        "the error path; use an IANA name like Europe/Paris or UTC"
+    ]
+    assert validate(good().configure(timezone="Europe/Paris")) == []
+
+
 # -- the shape of every issue ----------------------------------------------------------------------
 
 
