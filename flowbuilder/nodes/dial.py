@@ -20,6 +20,8 @@ from flowbuilder.nodes._base import (
     register,
 )
 
+#: The dial status CALLR reported (ANSWER, BUSY, ...), for prompts and branches after the node.
+STATUS_VARIABLE = "dial_status"
 E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 _OUTCOME_BY_STATUS = {
     "ANSWER": "answered",
@@ -91,6 +93,9 @@ class Dial(CommandKind):
             problems.append(("cdr_field", "must be up to 32 letters and digits"))
         return problems
 
+    def variables_set(self, params: Mapping[str, Any]) -> set[str]:
+        return {STATUS_VARIABLE}
+
     def command(self, node: NodeSpec, ctx: Context) -> wire.Command:
         p = node.params
         targets = [wire.target(ctx.render(t["number"]), t.get("timeout", 30)) for t in p["targets"]]
@@ -106,5 +111,5 @@ class Dial(CommandKind):
         if not isinstance(result, CommandResult) or result.error:
             return Go("failed")
         status = result.result.strip().upper()
-        ctx.variables["dial_status"] = status
+        ctx.variables[STATUS_VARIABLE] = status
         return Go(_OUTCOME_BY_STATUS.get(status, "failed"))
