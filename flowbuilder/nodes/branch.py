@@ -137,7 +137,7 @@ class Branch(NodeKind):
     description = "Route by variables, call facts, time of day or weekday; first match wins."
     category = "Logic"
     color = "#b279a2"
-    icon = "⑂"
+    icon = "⋔"
     params = (
         Param(
             "conditions",
