@@ -6,9 +6,9 @@
 'hi'
 """
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from flowbuilder.callr.rpc import AsyncCallrClient, CallrClient
+from flowbuilder._lazy import lazy_attributes
 from flowbuilder.callr.types import App, Did
 from flowbuilder.compiler import Program, compile
 from flowbuilder.engine import EngineConfig
@@ -31,21 +31,29 @@ from flowbuilder.errors import (
 from flowbuilder.flow import Flow, FlowDiff
 from flowbuilder.nodes import kinds
 from flowbuilder.phone import Script, Transcript
-from flowbuilder.sandbox import Sandbox
-from flowbuilder.server import serve
 from flowbuilder.simulate import simulate
 from flowbuilder.validate import Issue, validate
 
+if TYPE_CHECKING:
+    from flowbuilder.callr.rpc import AsyncCallrClient, CallrClient
+    from flowbuilder.sandbox.sandbox import Sandbox
+    from flowbuilder.server.runner import serve
+    from flowbuilder.ui import Builder
+
 __version__ = "0.1.0"
 
-
-def __getattr__(name: str) -> Any:
-    # The builder needs ipywidgets; import it on first use so the rest never does.
-    if name == "Builder":
-        from flowbuilder.ui import Builder
-
-        return Builder
-    raise AttributeError(f"module 'flowbuilder' has no attribute {name!r}")
+# Imported on first use: the server and sandbox need tornado, the clients httpx, the builder
+# ipywidgets; the rest of flowbuilder (and every ``import flowbuilder.x``) needs none of them.
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "AsyncCallrClient": "flowbuilder.callr.rpc",
+        "Builder": "flowbuilder.ui",
+        "CallrClient": "flowbuilder.callr.rpc",
+        "Sandbox": "flowbuilder.sandbox.sandbox",
+        "serve": "flowbuilder.server.runner",
+    },
+)
 
 
 __all__ = [

@@ -11,11 +11,12 @@ import concurrent.futures
 import importlib
 import json
 from collections.abc import Callable
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from flowbuilder.effects import Effect, EffectResult, HttpRequest, PythonCall
+
+if TYPE_CHECKING:
+    import httpx  # imported where requests are made: simulate() and scenarios rarely need it
 
 # Python effects run here so a slow function never blocks the event loop.
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="fb-effect")
@@ -65,6 +66,8 @@ def _request_kwargs(effect: HttpRequest) -> dict[str, Any]:
 
 def _http_failure(exc: Exception) -> EffectResult:
     """A request that got no answer: past its deadline, or an HTTP-level failure."""
+    import httpx
+
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return EffectResult(timed_out=True)
     return EffectResult(error=f"{type(exc).__name__}: {exc}")
@@ -100,6 +103,8 @@ def _python_job(effect: PythonCall) -> Callable[[], EffectResult] | EffectResult
 def perform(effect: Effect, *, client: httpx.Client | None = None) -> EffectResult:
     """Perform *effect* synchronously within its deadline."""
     if isinstance(effect, HttpRequest):
+        import httpx
+
         try:
             if client is not None:
                 return _http_result(client.request(**_request_kwargs(effect)))
@@ -120,6 +125,8 @@ async def perform_async(effect: Effect, *, client: httpx.AsyncClient) -> EffectR
     """Perform *effect* without blocking the event loop, within its deadline."""
     timeout_s = effect.timeout_ms / 1000
     if isinstance(effect, HttpRequest):
+        import httpx
+
         try:
             response = await asyncio.wait_for(client.request(**_request_kwargs(effect)), timeout_s)
             return _http_result(response)

@@ -6,8 +6,9 @@ without httpx.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from flowbuilder._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from flowbuilder.callr.rpc import AsyncCallrClient, CallrClient
@@ -15,16 +16,12 @@ if TYPE_CHECKING:
 
 __all__ = ["App", "AsyncCallrClient", "CallrClient", "Did"]
 
-_LAZY = {
-    "App": "flowbuilder.callr.types",
-    "Did": "flowbuilder.callr.types",
-    "CallrClient": "flowbuilder.callr.rpc",
-    "AsyncCallrClient": "flowbuilder.callr.rpc",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'flowbuilder.callr' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "App": "flowbuilder.callr.types",
+        "Did": "flowbuilder.callr.types",
+        "CallrClient": "flowbuilder.callr.rpc",
+        "AsyncCallrClient": "flowbuilder.callr.rpc",
+    },
+)

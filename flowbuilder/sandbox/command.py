@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from flowbuilder._cli_util import line_printer, until_interrupted
-from flowbuilder.sandbox.calls import CLOCKS, SandboxCall
-from flowbuilder.sandbox.sandbox import Sandbox
+from flowbuilder.sandbox.calls import CLOCKS
+
+if TYPE_CHECKING:
+    from flowbuilder.sandbox.calls import SandboxCall
+    from flowbuilder.sandbox.sandbox import Sandbox
 
 DEFAULT_PORT = 8089
 
@@ -65,6 +68,8 @@ def _announce(sb: Sandbox, out: TextIO) -> None:
 
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    from flowbuilder.sandbox.sandbox import Sandbox
+
     out = out or sys.stdout
     with until_interrupted():  # SIGTERM stops the sandbox like Ctrl-C
         sb = Sandbox(

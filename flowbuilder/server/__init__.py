@@ -49,16 +49,39 @@ Use HTTPS and a password: the callback carries the caller's number. The CLI:
 secret from ``FLOWBUILDER_PASSWORD``/``FLOWBUILDER_SECRET`` or the options).
 """
 
-from flowbuilder.server.command import main
-from flowbuilder.server.events import Event, EventLog
-from flowbuilder.server.routing import ActiveCall
-from flowbuilder.server.runner import (
-    DEFAULT_ANSWER_BUDGET_MS,
-    DEFAULT_MAX_BODY_BYTES,
-    ServerHandle,
-    running_servers,
-    serve,
-    stop_all,
+from typing import TYPE_CHECKING
+
+from flowbuilder._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from flowbuilder.server.command import main
+    from flowbuilder.server.events import Event, EventLog
+    from flowbuilder.server.routing import ActiveCall
+    from flowbuilder.server.runner import (
+        DEFAULT_ANSWER_BUDGET_MS,
+        DEFAULT_MAX_BODY_BYTES,
+        ServerHandle,
+        running_servers,
+        serve,
+        stop_all,
+    )
+
+# Imported on first use (tornado is heavy): ``flowbuilder serve --help`` and the CLI's parser
+# load flowbuilder.server.command only.
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "main": "flowbuilder.server.command",
+        "Event": "flowbuilder.server.events",
+        "EventLog": "flowbuilder.server.events",
+        "ActiveCall": "flowbuilder.server.routing",
+        "DEFAULT_ANSWER_BUDGET_MS": "flowbuilder.server.runner",
+        "DEFAULT_MAX_BODY_BYTES": "flowbuilder.server.runner",
+        "ServerHandle": "flowbuilder.server.runner",
+        "running_servers": "flowbuilder.server.runner",
+        "serve": "flowbuilder.server.runner",
+        "stop_all": "flowbuilder.server.runner",
+    },
 )
 
 __all__ = [

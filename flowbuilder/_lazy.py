@@ -1,0 +1,37 @@
+"""Package attributes imported on first use, so that importing a package stays cheap.
+
+``import flowbuilder`` (and every ``flowbuilder.x`` import, which runs the package first) must
+not pay for tornado, httpx or ipywidgets: the pure core, the CLI's ``--help`` and exported flows
+need none of them. A package names its heavy attributes and the module that defines each::
+
+    __getattr__, __dir__ = lazy_attributes(__name__, {"serve": "flowbuilder.server.runner"})
+
+and imports them under ``TYPE_CHECKING`` too, so type checkers and editors still see them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def lazy_attributes(
+    package: str, lazy: Mapping[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """The module-level ``__getattr__`` and ``__dir__`` for *package*: *lazy* maps each name to
+    the module it is imported from on first use (then kept in the package, like any import)."""
+
+    def __getattr__(name: str) -> Any:
+        module = lazy.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    def __dir__() -> list[str]:  # tab completion shows the lazy names too
+        return sorted({*vars(sys.modules[package]), *lazy})
+
+    return __getattr__, __dir__

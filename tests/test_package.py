@@ -1,0 +1,69 @@
+"""The package's surface: the public names, and what importing it costs.
+
+The pure core and the command line's parser must not load tornado, httpx or ipywidgets (each
+costs tens to hundreds of milliseconds, and exported flows run without the notebook packages);
+the names that need them are imported on first use. Each check runs in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import flowbuilder as fb
+
+HEAVY = ("tornado", "httpx", "ipywidgets")
+
+
+def loaded_after(code: str) -> list[str]:
+    """Which of HEAVY a fresh interpreter has imported after running *code*."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY} if m in sys.modules]))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    return list(json.loads(done.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import flowbuilder.engine",
+        "import flowbuilder",
+        "import flowbuilder as fb; fb.simulate(fb.Flow('x').add('hi', 'play', prompt='Hi'))",
+    ],
+)
+def test_the_core_loads_no_heavy_package(code: str) -> None:
+    assert loaded_after(code) == []
+
+
+def test_the_cli_parser_loads_neither_tornado_nor_ipywidgets() -> None:
+    # httpx comes with the sandbox options (flowbuilder.sandbox.calls defines the clocks)
+    loaded = loaded_after("from flowbuilder.cli import build_parser; build_parser()")
+    assert "tornado" not in loaded
+    assert "ipywidgets" not in loaded
+
+
+def test_the_heavy_names_load_on_first_use() -> None:
+    assert loaded_after("from flowbuilder import serve, Sandbox") == ["tornado", "httpx"]
+    assert loaded_after("from flowbuilder import CallrClient") == ["httpx"]
+    assert "ipywidgets" in loaded_after("import flowbuilder as fb; fb.Builder")
+
+
+def test_every_public_name_resolves_and_all_is_sorted() -> None:
+    assert fb.__all__ == sorted(fb.__all__)
+    for name in fb.__all__:
+        assert getattr(fb, name) is not None, name
+        assert name in dir(fb), name  # tab completion offers the lazy ones too
+    namespace: dict[str, object] = {}
+    exec("from flowbuilder import *", namespace)
+    assert {k for k in namespace if not k.startswith("__")} == set(fb.__all__)
+    from flowbuilder.sandbox import Sandbox
+    from flowbuilder.server import serve
+
+    assert fb.serve is serve
+    assert fb.Sandbox is Sandbox
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        _ = fb.nope  # type: ignore[attr-defined]
