@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 import flowbuilder as fb
+from flowbuilder import engine
 from flowbuilder.callr import wire
 from flowbuilder.examples import support_line
 from flowbuilder.flow import Flow
@@ -187,6 +188,35 @@ def test_charset_utf8_content_type_is_accepted(server: ServerHandle, client: htt
     )
     assert response.status_code == 200
     assert response.json()["command"] == "play"
+
+
+def test_sized_and_chunked_posts_get_the_same_answer(server: ServerHandle, client: httpx.Client):
+    """CALLR may send a sized or a chunked body: the answer is the same either way."""
+    body = json.dumps(first_post()).encode()
+    sized = client.post(server.url, content=body, headers=JSON)
+    chunked = client.post(server.url, content=iter([body[:10], body[10:]]), headers=JSON)
+    assert "transfer-encoding" in chunked.request.headers
+    assert "content-length" not in chunked.request.headers
+    for response in (sized, chunked):
+        assert response.status_code == 200
+        del response.headers["date"]
+    assert list(sized.headers.items()) == list(chunked.headers.items())
+    assert sized.headers["content-type"] == "application/json"
+    assert sized.content == chunked.content
+    assert [c.callbacks for c in server.active_calls.values()] == [2]
+
+
+def test_a_bug_in_the_engine_gets_the_fallback_and_one_event(
+    server: ServerHandle, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+):
+    def broken_step(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("engine bug")
+
+    monkeypatch.setattr(engine, "step", broken_step)
+    response = client.post(server.url, json=first_post())
+    assert response.status_code == 200
+    assert response.json()["command"] == "play"  # the apology, then a hang-up
+    assert [e.error for e in server.events] == ["server error: RuntimeError: engine bug"]
 
 
 # -- bad input -----------------------------------------------------------------------------------
