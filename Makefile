@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# JupyterLab refuses to run as root (containers, CI) unless told it may
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/01_quickstart.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/01_quickstart.ipynb
 
 demo: $(STAMP)
 	$(BIN)/python -m flowbuilder demo
