@@ -90,7 +90,7 @@ def _callback(**changes: Any) -> wire.Callback:
         "command_id": 0,
         "command_result": "",
         "command_error": "",
-        "call_status": "UP",
+        "call_status": wire.UP,
         "cdr_field": "",
         "variables": {},
     }
