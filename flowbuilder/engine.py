@@ -62,6 +62,7 @@ from flowbuilder.nodes._base import (
 from flowbuilder.validate import ERROR_VARIABLE
 
 STATE_KEY: Final = "_fb"
+_STATE_KEY_BYTES: Final = STATE_KEY.encode()
 _ENDED: Final = wire.ENDED_STATUSES
 _ACTIONS: Final = frozenset({Send, Go, Perform, Fail, EnterSubflow})
 __all__ = [
@@ -207,7 +208,7 @@ def sign(config: EngineConfig, state: Mapping[str, Any], variables: Mapping[str,
 
     Raises TypeError or ValueError when they cannot be encoded (NaN, mixed key types).
     """
-    return config.mac(_CANONICAL([state, variables]).encode())
+    return config.mac(_CANONICAL([state, variables]))
 
 
 def _unpack(
@@ -248,7 +249,7 @@ _NESTED: Final = (dict, list)
 
 def _pack(
     config: EngineConfig, state: dict[str, Any], user: dict[str, Any]
-) -> tuple[dict[str, Any], str]:
+) -> tuple[dict[str, Any], bytes]:
     """The variables to send (user variables plus the signed state) as data and as JSON text.
 
     The state and the user variables are encoded once each, for the signature and for the
@@ -256,18 +257,23 @@ def _pack(
     """
     user.pop(STATE_KEY, None)  # a node writing the reserved key must not break the signature
     state_json, user_json = _CANONICAL(state), _CANONICAL(user)
-    signature = config.mac(f"[{state_json},{user_json}]".encode())  # what sign() encodes
-    separator = "," if user else ""
-    packed_json = (
-        f'{user_json[:-1]}{separator}"{STATE_KEY}":{{"h":"{signature}","s":{state_json}}}}}'
+    signature = config.mac(b"[%b,%b]" % (state_json, user_json))  # what sign() encodes
+    packed_json = b'%b%b"%b":{"h":"%b","s":%b}}' % (
+        user_json[:-1],
+        b"," if user else b"",
+        _STATE_KEY_BYTES,
+        signature.encode(),
+        state_json,
     )
     return {**user, STATE_KEY: {"s": state, "h": signature}}, packed_json
 
 
 def _jsonable(value: Any) -> Any:
     """*value* as plain JSON data: text keys, lists, finite numbers; anything else as text."""
-    if value is None or isinstance(value, str | bool | int):
+    if value is None or isinstance(value, str | bool):
         return value
+    if isinstance(value, int):  # the encoder keeps integers to 64 bits, as JSON readers do
+        return value if -(2**63) <= value < 2**64 else str(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, Mapping):

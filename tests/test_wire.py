@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from typing import Any
@@ -98,7 +99,8 @@ def test_an_unknown_status_is_a_400() -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b"", "callback body is not valid JSON: Expecting value"),
+        (b"", "callback body is not valid JSON: Input is a zero-length, empty document"),
+        (b'{"callid": NaN}', "callback body is not valid JSON"),  # strict JSON: no NaN literals
         (b"{", "callback body is not valid JSON"),
         (b"\xff\xfe{}", "callback body is not valid JSON"),
         (b"[1]", "callback body must be a JSON object, got list"),
@@ -180,7 +182,7 @@ def test_answers_are_compact_utf8_with_objects_never_arrays() -> None:
 def test_a_pre_encoded_answer_is_the_same_json() -> None:
     command = wire.play(wire.tts("Bonjour « toi »", "TTS_FR-FR_AUDREY"))
     variables = {"a": [1, {"b": None}], "é": "ü"}
-    encoded = wire.render_answer_encoded(command, 7, json.dumps(variables, ensure_ascii=False))
+    encoded = wire.render_answer_encoded(command, 7, json.dumps(variables).encode())
     plain = wire.render_answer(wire.Answer(command, 7, variables))
     assert json.loads(encoded) == json.loads(plain)
 
@@ -255,8 +257,13 @@ def test_commands_use_the_documented_parameter_names() -> None:
 
 def test_the_strict_encoder_refuses_what_json_cannot_carry() -> None:
     encode = wire.json_encoder(sort_keys=True)
-    assert encode({"b": 1, "a": [True, None, 1.5]}) == '{"a":[true,null,1.5],"b":1}'
-    with pytest.raises(ValueError, match="Out of range float"):
-        encode({"x": math.nan})
-    with pytest.raises(TypeError, match="set is not JSON data"):
+    assert encode({"b": 1, "a": [True, None, 1.5]}) == b'{"a":[true,null,1.5],"b":1}'
+    assert encode({"x": math.nan, "y": -math.inf}) == b'{"x":null,"y":null}'
+    with pytest.raises(TypeError, match="not JSON serializable: set"):
         encode({"x": {1, 2}})
+    with pytest.raises(TypeError, match="not JSON serializable: datetime"):
+        encode({"x": datetime.datetime(2026, 1, 1)})
+    with pytest.raises(TypeError):
+        encode({"x": 2**64})  # past what any JSON reader keeps exactly
+    with pytest.raises(TypeError):
+        encode({1: "a"})
