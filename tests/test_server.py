@@ -8,6 +8,7 @@ import base64
 import itertools
 import json
 import logging
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -286,7 +287,23 @@ def test_bodies_over_the_limit_get_413_and_the_connection_stays_usable(client: h
         assert "the limit is 4096" in response.text
         huge = client.post(handle.url, content=b"{" + b" " * 3_000_000 + b"}", headers=JSON)
         assert huge.status_code == 413
+        body = json.dumps(big).encode()
+        chunked = client.post(handle.url, content=iter([body[:4000], body[4000:]]), headers=JSON)
+        assert "content-length" not in chunked.request.headers
+        assert chunked.status_code == 413
+        assert f"body is {len(body)} bytes" in chunked.text
         assert client.post(handle.url, json=first_post()).status_code == 200  # still serving
+
+
+@pytest.mark.parametrize("length", ["abc", "12, 13", "-1", "١٢"])
+def test_a_malformed_content_length_gets_400_and_the_server_goes_on(
+    server: ServerHandle, client: httpx.Client, length: str
+):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        sock.sendall(f"{head}Content-Length: {length}\r\n\r\n{{}}".encode())
+        assert sock.recv(1024).startswith(b"HTTP/1.1 400 ")
+    assert client.post(server.url, json=first_post()).status_code == 200
 
 
 def test_unknown_app_and_unknown_path_get_404(client: httpx.Client):

@@ -1,5 +1,9 @@
 """The Tornado side: one handler answers every callback POST through the engine and the wire.
 
+A POST whose ``Content-Length`` is within the body limit (every CALLR callback) is read whole by
+Tornado; any other body (chunked, or too big) goes to :class:`StreamedCallbackHandler`, which
+counts it as it arrives and keeps no more than the limit.
+
 Checks run in this order, each refusal one plain-text line: POST only (405), a flow at this path
 (404), credentials when every flow here shares them (401), ``Content-Type: application/json``
 (415), body size (413), a well-formed callback (400), a flow for its ``app`` (404), that flow's
@@ -18,6 +22,8 @@ from dataclasses import replace
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from tornado.httputil import HTTPServerRequest
+from tornado.routing import AnyMatches, Matcher, Rule
 from tornado.web import Application, RequestHandler, stream_request_body
 
 from flowbuilder import effect_runner, engine
@@ -76,7 +82,6 @@ def describe_effect(effect: Effect, result: EffectResult, elapsed_ms: float) -> 
     return f"{what}: {got} ({elapsed_ms:.0f} ms)"
 
 
-@stream_request_body  # the body is bounded while it arrives, not after it is all in memory
 class CallbackHandler(RequestHandler):
     """Answers CALLR REAL-TIME callbacks for the flows in its :class:`Router`."""
 
@@ -86,17 +91,15 @@ class CallbackHandler(RequestHandler):
         self.router = router
         self._started = time.perf_counter()
         self._arrived = time.time()
-        self._chunks: list[bytes] = []
-        self._size = 0
         router.in_flight += 1
         self._counted = True
 
-    # -- body ---------------------------------------------------------------------------------
+    def _body(self) -> bytes | None:
+        """The request body; None when it is over the limit (see :meth:`_size`)."""
+        return self.request.body  # routed here only when its Content-Length is within it
 
-    def data_received(self, chunk: bytes) -> None:
-        self._size += len(chunk)
-        if self._size <= self.router.max_body_bytes:  # past the limit: read and dropped
-            self._chunks.append(chunk)
+    def _size(self) -> int:
+        return len(self.request.body)
 
     # -- the request --------------------------------------------------------------------------
 
@@ -142,11 +145,13 @@ class CallbackHandler(RequestHandler):
             got = self.request.headers.get("Content-Type") or "none"
             self._refuse(415, f"Content-Type must be application/json, got {got}")
             return None
-        if self._size > router.max_body_bytes:
-            self._refuse(413, f"body is {self._size} bytes; the limit is {router.max_body_bytes}")
+        body = self._body()
+        if body is None:
+            size = self._size()
+            self._refuse(413, f"body is {size} bytes; the limit is {router.max_body_bytes}")
             return None
         try:
-            callback = wire.parse_callback(b"".join(self._chunks))
+            callback = wire.parse_callback(body)
         except CallbackError as exc:
             self._refuse(exc.status, str(exc))
             return None
@@ -366,14 +371,55 @@ class CallbackHandler(RequestHandler):
             self.router.in_flight -= 1
 
 
+@stream_request_body  # the body is bounded while it arrives, not after it is all in memory
+class StreamedCallbackHandler(CallbackHandler):
+    """The same answers for bodies of unknown length (chunked) or declared over the limit."""
+
+    def initialize(self, router: Router) -> None:
+        super().initialize(router)
+        self._chunks: list[bytes] = []
+        self._received = 0
+
+    def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received <= self.router.max_body_bytes:  # past the limit: read and dropped
+            self._chunks.append(chunk)
+
+    def _body(self) -> bytes | None:
+        if self._received > self.router.max_body_bytes:
+            return None
+        return b"".join(self._chunks)
+
+    def _size(self) -> int:
+        return self._received
+
+
+class DeclaredBodyFits(Matcher):
+    """Requests that declare a Content-Length within the limit: Tornado reads them whole."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    def match(self, request: HTTPServerRequest) -> dict[str, Any] | None:
+        declared = request.headers.get("Content-Length")
+        # not yet checked by Tornado here: anything but plain digits is streamed, and refused
+        if declared and declared.isascii() and declared.isdigit():
+            return {} if int(declared) <= self.router.max_body_bytes else None
+        return None
+
+
 def _no_access_log(handler: RequestHandler) -> None:
     """Every request already becomes an Event (and a log line when it matters)."""
 
 
 def make_app(router: Router) -> Application:
     """The Tornado application: every path goes to the handler, which routes by path and app."""
+    kwargs = {"router": router}
     return Application(
-        [(r"/.*", CallbackHandler, {"router": router})],
+        [
+            Rule(DeclaredBodyFits(router), CallbackHandler, kwargs),
+            Rule(AnyMatches(), StreamedCallbackHandler, kwargs),
+        ],
         log_function=_no_access_log,
         compress_response=False,
     )
