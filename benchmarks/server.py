@@ -4,11 +4,13 @@ Prints ONE JSON object. Both servers run in their own processes, the load genera
 a raw asyncio HTTP/1.1 client with N keep-alive connections, each playing CALLR for one call after
 another (``FB_BENCH_PIN=1`` pins the servers and the load generator to different CPUs). The calls
 are recorded once through the engine with the server's secret (the exact bodies CALLR would post:
-``SimulatedCall`` + ``wire``), then replayed with fresh call ids; every answer from the flow
-server is checked byte for byte against the recorded one, so a wrong answer counts as an error,
-not as throughput. The bare handler answers the same requests with a fixed command: the ceiling
-of this stack (Tornado + asyncio on this Python). Runs are interleaved (bare, flow, flow, bare,
-...) and ``throughput_ratio_vs_bare`` is the median of the per-round ratios.
+``SimulatedCall`` + ``wire``), then replayed with fresh call ids, each POST carrying the
+variables of the answer before it, as CALLR echoes them; every answer from the flow server is
+checked byte for byte against the recorded one (but for the state signature, which covers the
+call id), so a wrong answer counts as an error, not as throughput. The bare handler answers
+the same requests with a fixed command: the ceiling of this stack (Tornado + asyncio on this
+Python). Runs are interleaved (bare, flow, flow, bare, ...) and ``throughput_ratio_vs_bare`` is
+the median of the per-round ratios.
 
 ``cpu_ratio_vs_bare`` compares the servers' CPU time per callback (from /proc): when other
 processes share the machine, throughput follows the CPU each server happens to get, while CPU
@@ -159,6 +161,18 @@ def _request(body: bytes) -> bytes:
     return head.encode() + body
 
 
+_VARIABLES = b'"variables": '  # the last field of every recorded POST
+_ANSWER_VARIABLES = b'"variables":'  # ... and of every answer
+_SIGNATURE = b'"h":"'
+
+
+def _masked(answer: bytes) -> bytes:
+    """*answer* without its state signature, which differs from call to call (it covers the
+    call id): the rest must match the recorded answer byte for byte."""
+    at = answer.find(_SIGNATURE)
+    return answer if at < 0 else answer[: at + 5] + answer[at + 37 :]
+
+
 async def _connection(
     port: int,
     calls: list[list[tuple[bytes, bytes]]],
@@ -176,7 +190,10 @@ async def _connection(
             exchanges = calls[n % len(calls)]
             n += 1
             callid += 1
+            echo = b"{}"
             for body, expected in exchanges:
+                # as CALLR does: the variables of the last answer come back with the next POST
+                body = body[: body.rindex(_VARIABLES) + 13] + echo + b"}"
                 request = _request(body.replace(mark, b'"callid": %d' % callid))
                 began = time.perf_counter()
                 writer.write(request)
@@ -187,8 +204,10 @@ async def _connection(
                 answer = await reader.readexactly(length) if length else b""
                 phase.latencies.append(time.perf_counter() - began)
                 phase.requests += 1
-                if status != b"200" or (check and answer != expected):
+                if status != b"200" or (check and _masked(answer) != _masked(expected)):
                     phase.errors += 1
+                if answer:
+                    echo = answer[answer.rindex(_ANSWER_VARIABLES) + 12 : -1]
     finally:
         writer.close()
 

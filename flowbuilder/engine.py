@@ -33,6 +33,7 @@ b''
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -62,6 +63,8 @@ from flowbuilder.nodes._base import (
 from flowbuilder.validate import ERROR_VARIABLE
 
 STATE_KEY: Final = "_fb"
+#: Signatures remembered until their call's next POST (a few hundred bytes each).
+MAX_ISSUED: Final = 10_000
 _STATE_KEY_BYTES: Final = STATE_KEY.encode()
 _ENDED: Final = wire.ENDED_STATUSES
 _ACTIONS: Final = frozenset({Send, Go, Perform, Fail, EnterSubflow})
@@ -104,8 +107,11 @@ class EngineConfig:
     max_spin: int = 100
     fallback_prompt: str = "Sorry, something went wrong. Goodbye."
     fallback_voice: str = DEFAULT_VOICE
-    # the MAC, keyed once; each signature copies it
-    _mac: Any = field(init=False, repr=False, compare=False, default=None)
+    # HMAC's inner and outer SHA-256 states, keyed once; each signature copies them
+    _inner: Any = field(init=False, repr=False, compare=False, default=None)
+    _outer: Any = field(init=False, repr=False, compare=False, default=None)
+    # signature -> the exact bytes it signed, for answers not yet echoed (see _verify)
+    _issued: dict[str, bytes] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         secret: Any = self.secret
@@ -117,11 +123,12 @@ class EngineConfig:
             raise ValueError("EngineConfig.secret must not be empty: it signs every call's state")
         if self.max_steps < 1 or self.max_spin < 1:
             raise ValueError("EngineConfig.max_steps and max_spin must be at least 1")
-        # HMAC-SHA256, keyed once: each signature copies the keyed state instead of re-keying.
-        # CPython's hmac keeps OpenSSL's HMAC object in ``_hmac``; copying that directly skips
-        # the pure-Python wrapper (a third of the signing cost on every callback).
-        keyed = hmac.new(self.secret, digestmod=hashlib.sha256)
-        object.__setattr__(self, "_mac", getattr(keyed, "_hmac", None) or keyed)
+        # RFC 2104 over hashlib's SHA-256: copying two keyed states is cheaper than copying an
+        # HMAC object (which copies three) on every callback
+        key = self.secret if len(self.secret) <= 64 else hashlib.sha256(self.secret).digest()
+        key = key.ljust(64, b"\0")
+        object.__setattr__(self, "_inner", hashlib.sha256(bytes(b ^ 0x36 for b in key)))
+        object.__setattr__(self, "_outer", hashlib.sha256(bytes(b ^ 0x5C for b in key)))
 
     def mac(self, payload: bytes) -> str:
         """The HMAC-SHA256 of *payload* under the secret, truncated to 128 bits (32 hex digits).
@@ -129,10 +136,30 @@ class EngineConfig:
         >>> EngineConfig(secret=b"key").mac(b"payload") == hmac.new(
         ...     b"key", b"payload", hashlib.sha256).hexdigest()[:32]
         True
+        >>> long = b"k" * 100  # keys longer than a block are hashed first
+        >>> EngineConfig(secret=long).mac(b"p") == hmac.new(long, b"p", "sha256").hexdigest()[:32]
+        True
         """
-        h = self._mac.copy()
-        h.update(payload)
-        return str(h.hexdigest()[:32])
+        inner = self._inner.copy()
+        inner.update(payload)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return str(outer.hexdigest()[:32])
+
+    def _remember(self, signature: str, signed: bytes) -> None:
+        """Keep what *signature* signed until its call echoes it (bounded: oldest dropped)."""
+        issued = self._issued
+        issued[signature] = signed
+        if len(issued) > MAX_ISSUED:
+            with contextlib.suppress(RuntimeError, StopIteration, KeyError):  # another thread
+                del issued[next(iter(issued))]
+
+    def _verify(self, signature: str, signed: bytes) -> bool:
+        """Whether *signature* is ours for exactly *signed*. The answer this server just sent
+        is recognised by its bytes, without recomputing the HMAC; anything else is checked."""
+        if self._issued.pop(signature, None) == signed:
+            return True
+        return hmac.compare_digest(self.mac(signed), signature)
 
     def __repr__(self) -> str:  # the secret never shows
         return f"EngineConfig(max_steps={self.max_steps}, max_spin={self.max_spin})"
@@ -196,25 +223,31 @@ def _build(cls: type[_T], **values: Any) -> _T:
 # -- signed state --------------------------------------------------------------------------------
 #
 # variables[STATE_KEY] is {"h": signature, "s": state}. The signature is an HMAC-SHA256
-# (truncated to 128 bits, hex) over the state and the user
-# variables in canonical JSON (sorted keys, no spaces), so it survives CALLR re-serialising the
-# variables it echoes.
+# (truncated to 128 bits, hex) over the call id, the state and the user variables in canonical
+# JSON (sorted keys, no spaces), so it survives CALLR re-serialising the variables it echoes and
+# cannot be replayed into another call.
 
 _CANONICAL: Final = wire.json_encoder(sort_keys=True)
 
 
-def sign(config: EngineConfig, state: Mapping[str, Any], variables: Mapping[str, Any]) -> str:
+def _signed_bytes(callid: int, state_json: bytes, user_json: bytes) -> bytes:
+    """What a signature covers: ``[callid,state,variables]`` as canonical JSON."""
+    return b"[%d,%b,%b]" % (callid, state_json, user_json)
+
+
+def sign(
+    config: EngineConfig, callid: int, state: Mapping[str, Any], variables: Mapping[str, Any]
+) -> str:
     """The signature of a call's state together with its user variables.
 
-    Raises TypeError or ValueError when they cannot be encoded (NaN, mixed key types).
+    Raises TypeError or ValueError when they cannot be encoded (mixed key types...).
     """
-    return config.mac(_CANONICAL([state, variables]))
+    return config.mac(_signed_bytes(callid, _CANONICAL(state), _CANONICAL(variables)))
 
 
-def _unpack(
-    config: EngineConfig, variables: Mapping[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _unpack(config: EngineConfig, callback: wire.Callback) -> tuple[dict[str, Any], dict[str, Any]]:
     """(state, user variables) from a callback's variables; raises ValueError when not ours."""
+    variables = callback.variables
     packed = variables.get(STATE_KEY)
     if type(packed) is not dict:
         raise ValueError("the flow state is missing from variables")
@@ -223,10 +256,10 @@ def _unpack(
         raise ValueError("the flow state is malformed")
     user = {k: v for k, v in variables.items() if k != STATE_KEY}
     try:
-        expected = sign(config, state, user)
-    except (TypeError, ValueError, RecursionError):  # NaN, keys that cannot be sorted: not ours
+        signed = _signed_bytes(callback.callid, _CANONICAL(state), _CANONICAL(user))
+    except (TypeError, ValueError):  # keys that are not text...: not ours
         raise ValueError("the flow state is malformed") from None
-    if not hmac.compare_digest(expected, signature):
+    if not config._verify(signature, signed):
         raise ValueError("the flow state signature does not match (tampered, or another secret)")
     return _clone(state), user
 
@@ -248,7 +281,7 @@ _NESTED: Final = (dict, list)
 
 
 def _pack(
-    config: EngineConfig, state: dict[str, Any], user: dict[str, Any]
+    config: EngineConfig, callid: int, state: dict[str, Any], user: dict[str, Any]
 ) -> tuple[dict[str, Any], bytes]:
     """The variables to send (user variables plus the signed state) as data and as JSON text.
 
@@ -257,7 +290,9 @@ def _pack(
     """
     user.pop(STATE_KEY, None)  # a node writing the reserved key must not break the signature
     state_json, user_json = _CANONICAL(state), _CANONICAL(user)
-    signature = config.mac(b"[%b,%b]" % (state_json, user_json))  # what sign() encodes
+    signed = _signed_bytes(callid, state_json, user_json)
+    signature = config.mac(signed)
+    config._remember(signature, signed)
     packed_json = b'%b%b"%b":{"h":"%b","s":%b}}' % (
         user_json[:-1],
         b"," if user else b"",
@@ -460,14 +495,18 @@ class _Run:
         self.state["i"] = command_id
         self.state["v"] = self.root.version
         try:
-            variables, packed_json = _pack(self.config, self.state, self.variables)
+            variables, packed_json = _pack(
+                self.config, self.callback.callid, self.state, self.variables
+            )
             body = wire.render_answer_encoded(command, command_id, packed_json)
         except (TypeError, ValueError, RecursionError):
             # node code stored something that is not JSON: keep the call alive with its text
             self.variables = _jsonable(self.variables)
             self.state = _jsonable(self.state)
             command = wire.Command(command.name, _jsonable(command.params))
-            variables, packed_json = _pack(self.config, self.state, self.variables)
+            variables, packed_json = _pack(
+                self.config, self.callback.callid, self.state, self.variables
+            )
             body = wire.render_answer_encoded(command, command_id, packed_json)
         answer = wire.Answer(command, command_id, variables)
         return _build(Reply, answer=answer, trace=self.trace(), rendered=body)
@@ -510,7 +549,7 @@ def _step(
         run = _Run(program, config, callback, now, {"v": program.version}, user)
         return run.drive(run.enter("", program.entry))
     try:
-        state, user = _unpack(config, callback.variables)
+        state, user = _unpack(config, callback)
     except ValueError as exc:
         run = _Run(program, config, callback, now, {}, _echoed(callback))
         run.error = str(exc)
@@ -601,7 +640,7 @@ def _last_resort(
 def _ended_trace(program: Program, callback: wire.Callback, config: EngineConfig) -> Trace:
     node = version = None
     try:
-        state, _ = _unpack(config, callback.variables)
+        state, _ = _unpack(config, callback)
         version = state.get("v")
         if state.get("n"):
             node = f"{state['f']}/{state['n']}" if state.get("f") else str(state["n"])

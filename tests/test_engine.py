@@ -855,20 +855,72 @@ def test_the_config_never_shows_its_secret_and_refuses_an_empty_one() -> None:
     assert engine.EngineConfig(secret="text").secret == b"text"
 
 
-def test_signatures_depend_on_the_secret_the_state_and_the_variables() -> None:
+def test_signatures_depend_on_the_secret_the_call_the_state_and_the_variables() -> None:
     a = engine.EngineConfig(secret=b"a")
     b = engine.EngineConfig(secret=b"b")
-    base = engine.sign(a, {"n": "x"}, {"v": 1})
+    base = engine.sign(a, 7, {"n": "x"}, {"v": 1})
     assert len(base) == 32
     assert int(base, 16) >= 0
-    assert base == engine.sign(a, {"n": "x"}, {"v": 1})
-    assert base != engine.sign(b, {"n": "x"}, {"v": 1})
-    assert base != engine.sign(a, {"n": "y"}, {"v": 1})
-    assert base != engine.sign(a, {"n": "x"}, {"v": 2})
+    assert base == engine.sign(a, 7, {"n": "x"}, {"v": 1})
+    assert base != engine.sign(b, 7, {"n": "x"}, {"v": 1})
+    assert base != engine.sign(a, 8, {"n": "x"}, {"v": 1})
+    assert base != engine.sign(a, 7, {"n": "y"}, {"v": 1})
+    assert base != engine.sign(a, 7, {"n": "x"}, {"v": 2})
     # key order does not matter: CALLR may re-serialise what it echoes
-    assert engine.sign(a, {"n": "x", "k": 1}, {"p": 1, "q": 2}) == engine.sign(
-        a, {"k": 1, "n": "x"}, {"q": 2, "p": 1}
+    assert engine.sign(a, 7, {"n": "x", "k": 1}, {"p": 1, "q": 2}) == engine.sign(
+        a, 7, {"k": 1, "n": "x"}, {"q": 2, "p": 1}
     )
+
+
+def test_a_state_from_another_call_is_refused() -> None:
+    """A signed state copied into another call's POST does not move that call."""
+    call = Call(compile(ivr()))
+    call.start()
+    assert call.answer is not None
+    stolen = json.loads(json.dumps(call.answer.variables))
+    cb = callback(callid=421890, command="play", command_id=1, variables=stolen)
+    reply = engine.step(call.program, cb, config=CONFIG, now=0.0)
+    assert isinstance(reply, engine.Reply)
+    assert reply.trace.error is not None
+    assert "signature does not match" in reply.trace.error
+
+
+def test_an_echoed_state_is_recognised_by_its_bytes_and_a_changed_one_is_not() -> None:
+    """The server remembers what it signed until the call echoes it: the usual POST skips the
+    HMAC, and a POST whose state differs by so much as one value is still checked and refused."""
+    config = engine.EngineConfig(secret=b"memo")
+    program = compile(ivr())
+    first = engine.step(program, callback(), config=config, now=0.0)
+    assert isinstance(first, engine.Reply)
+    assert first.answer is not None
+    echoed = json.loads(json.dumps(first.answer.variables))
+    assert len(config._issued) == 1
+    nxt = engine.step(
+        program, callback(command="play", command_id=1, variables=echoed), config=config, now=1.0
+    )
+    assert isinstance(nxt, engine.Reply)
+    assert nxt.trace.error is None
+    assert echoed[engine.STATE_KEY]["h"] not in config._issued  # used once, then forgotten
+    again = engine.step(  # the same POST again (a retry): checked by HMAC, still accepted
+        program, callback(command="play", command_id=1, variables=echoed), config=config, now=1.0
+    )
+    assert isinstance(again, engine.Reply)
+    assert again.trace.error is None
+    echoed[engine.STATE_KEY]["s"]["k"] += 1
+    forged = engine.step(
+        program, callback(command="play", command_id=1, variables=echoed), config=config, now=1.0
+    )
+    assert isinstance(forged, engine.Reply)
+    assert forged.trace.error is not None
+    assert "signature does not match" in forged.trace.error
+
+
+def test_the_memo_of_signatures_is_bounded() -> None:
+    config = engine.EngineConfig(secret=b"memo")
+    program = compile(ivr())
+    for callid in range(engine.MAX_ISSUED + 50):
+        engine.step(program, callback(callid=callid), config=config, now=0.0)
+    assert len(config._issued) == engine.MAX_ISSUED
 
 
 # -- never an exception out of step() --------------------------------------------------------------
