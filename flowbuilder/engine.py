@@ -1,8 +1,8 @@
 """The sans-IO engine: a callback plus a program gives the next command (or an effect to perform).
 
 The call's position rides in ``variables`` under one reserved key (``STATE_KEY``), signed with the
-server's secret together with the user variables (HMAC-SHA256), so any process holding the
-program can answer any callback and a forged POST cannot jump the flow. Nothing here raises for a
+server's secret together with the user variables and the call id (HMAC-SHA256), so any process
+holding the program can answer any callback and a forged or replayed POST cannot jump the flow. Nothing here raises for a
 live call: a bad signature, a stale ``command_id``, an unknown program version, an exception in
 node code or a runaway loop takes the flow's error path (``on_error``) or the safe fallback
 (apologise, then hang up), and the trace says why.
@@ -45,7 +45,7 @@ from typing import Any, Final, TypeVar
 from flowbuilder.callr import wire
 from flowbuilder.compiler import Program
 from flowbuilder.effects import Effect, EffectResult
-from flowbuilder.facts import facts_from
+from flowbuilder.facts import CallFacts
 from flowbuilder.nodes._base import (
     DEFAULT_VOICE,
     REGISTRY,
@@ -369,7 +369,7 @@ class _Run:
             settings = self.root.settings
             ctx = self.ctx = Context(
                 variables=self.variables,
-                facts=facts_from(self.callback),
+                facts=CallFacts(self.callback),
                 local=self.state.setdefault("l", {}),
                 voice=settings.get("voice") or DEFAULT_VOICE,
                 now=self.now,
@@ -508,7 +508,7 @@ class _Run:
                 self.config, self.callback.callid, self.state, self.variables
             )
             body = wire.render_answer_encoded(command, command_id, packed_json)
-        answer = wire.Answer(command, command_id, variables)
+        answer = _build(wire.Answer, command=command, command_id=command_id, variables=variables)
         return _build(Reply, answer=answer, trace=self.trace(), rendered=body)
 
 
@@ -579,8 +579,12 @@ def _step(
     kind = REGISTRY.get(node.kind)
     if kind is not None and kind.ends_call and callback.command == "hangup":
         return run.send(wire.hangup())  # still live after our hangup: ask again
-    result = CommandResult(
-        callback.command, callback.command_result, callback.command_error, callback.call_status
+    result = _build(
+        CommandResult,
+        command=callback.command,
+        result=callback.command_result,
+        error=callback.command_error,
+        call_status=callback.call_status,
     )
     return run.drive(run.run_node(node, result))
 

@@ -5,6 +5,7 @@ One table, so the engine, validation, the editor's template hints and the docs a
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from flowbuilder.callr.wire import Callback
@@ -34,3 +35,30 @@ def facts_from(callback: Callback) -> dict[str, Any]:
         "cdr_field": callback.cdr_field,
         "date_started": callback.date_started,
     }
+
+
+class CallFacts(Mapping[str, Any]):
+    """The facts of one callback, worked out when a node first reads them (most never do)."""
+
+    __slots__ = ("_callback", "_facts")
+
+    def __init__(self, callback: Callback) -> None:
+        self._callback = callback
+        self._facts: dict[str, Any] | None = None
+
+    def _all(self) -> dict[str, Any]:
+        if self._facts is None:
+            self._facts = facts_from(self._callback)
+        return self._facts
+
+    def __getitem__(self, name: str) -> Any:
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __repr__(self) -> str:
+        return f"CallFacts({self._all()!r})"

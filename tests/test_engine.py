@@ -982,7 +982,7 @@ def test_an_engine_bug_still_answers_with_the_apology(monkeypatch: pytest.Monkey
 
     call = Call(compile(ivr()))
     call.start({"crm_id": "C-42"})
-    monkeypatch.setattr(engine, "facts_from", broken)
+    monkeypatch.setattr(engine, "CallFacts", broken)
     reply = call.post("0")
     assert reply.trace.error == "internal error: ZeroDivisionError: engine bug"
     assert call.heard == FALLBACK_TEXT

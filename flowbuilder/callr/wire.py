@@ -119,7 +119,7 @@ class Command:
     params: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: the engine fills one per answer in a single call
 class Answer:
     """What the server sends back: the next command, with the variables CALLR will echo."""
 

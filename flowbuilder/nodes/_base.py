@@ -184,7 +184,7 @@ class EnterSubflow:
 Action = Send | Go | Perform | Fail | EnterSubflow
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: the engine fills one per callback in a single call
 class CommandResult:
     """The outcome of the command a node sent: ``result`` unless ``error`` is non-empty."""
 
