@@ -2,10 +2,10 @@
 
 The call's position rides in ``variables`` under one reserved key (``STATE_KEY``), signed with the
 server's secret together with the user variables and the call id (HMAC-SHA256), so any process
-holding the program can answer any callback and a forged or replayed POST cannot jump the flow. Nothing here raises for a
-live call: a bad signature, a stale ``command_id``, an unknown program version, an exception in
-node code or a runaway loop takes the flow's error path (``on_error``) or the safe fallback
-(apologise, then hang up), and the trace says why.
+holding the program can answer any callback and a forged or replayed POST cannot jump the flow.
+Nothing here raises for a live call: a bad signature, a stale ``command_id``, an unknown program
+version, an exception in node code or a runaway loop takes the flow's error path (``on_error``)
+or the safe fallback (apologise, then hang up), and the trace says why.
 
 >>> from flowbuilder.flow import Flow
 >>> from flowbuilder.compiler import compile
