@@ -22,12 +22,14 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
 from flowbuilder import engine
 from flowbuilder.callr import wire
 from flowbuilder.compiler import Program, compile
 from flowbuilder.flow import Flow
+from flowbuilder.phone import CallSetup
 from flowbuilder.validate import validate
 
 SECRET = b"benchmark-secret-0123456789abcdef"
@@ -77,25 +79,17 @@ def ivr() -> Flow:
     return flow
 
 
+SETUP = CallSetup(
+    app="4346423A",
+    callid=421889,
+    number="+33912345678",
+    cli_number="+33612345678",
+    date_started="2026-01-01 10:00:00",
+)
+
+
 def _callback(**changes: Any) -> wire.Callback:
-    fields: dict[str, Any] = {
-        "app": "4346423A",
-        "callid": 421889,
-        "request_hash": None,
-        "cli_name": "",
-        "cli_number": "+33612345678",
-        "date_started": "2026-01-01 10:00:00",
-        "number": "+33912345678",
-        "command": "",
-        "command_id": 0,
-        "command_result": "",
-        "command_error": "",
-        "call_status": wire.UP,
-        "cdr_field": "",
-        "variables": {},
-    }
-    fields.update(changes)
-    return wire.Callback(**fields)
+    return replace(SETUP.callback(), **changes)
 
 
 def mid_call_body(program: Program, config: engine.EngineConfig) -> bytes:

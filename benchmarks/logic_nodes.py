@@ -21,12 +21,14 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from flowbuilder import engine
 from flowbuilder.callr import wire
 from flowbuilder.compiler import Program, compile
 from flowbuilder.flow import Flow
+from flowbuilder.phone import CallSetup
 
 SECRET = b"benchmark-secret-0123456789abcdef"
 NOW = 1_767_607_200.0  # Monday 2026-01-05 10:00 UTC: 11:00 in Paris, open
@@ -62,25 +64,17 @@ def plain_flow() -> Flow:
     return flow
 
 
+SETUP = CallSetup(
+    app="4346423A",
+    callid=421889,
+    number="+33912345678",
+    cli_number="+33612345678",
+    date_started="2026-01-05 10:00:00",
+)
+
+
 def _callback(**changes: Any) -> wire.Callback:
-    fields: dict[str, Any] = {
-        "app": "4346423A",
-        "callid": 421889,
-        "request_hash": None,
-        "cli_name": "",
-        "cli_number": "+33612345678",
-        "date_started": "2026-01-05 10:00:00",
-        "number": "+33912345678",
-        "command": "",
-        "command_id": 0,
-        "command_result": "",
-        "command_error": "",
-        "call_status": "UP",
-        "cdr_field": "",
-        "variables": {"customer_id": "C-1042", "lang": "en"},
-    }
-    fields.update(changes)
-    return wire.Callback(**fields)
+    return replace(SETUP.callback(variables={"customer_id": "C-1042", "lang": "en"}), **changes)
 
 
 def second_body(program: Program, config: engine.EngineConfig, result: str) -> bytes:

@@ -104,6 +104,38 @@ class CallSetup:
     # outbound: how long CALLR lets the callee ring (the target's ``timeout``); None = no limit
     ring_timeout_s: float | None = None
 
+    def callback(
+        self,
+        *,
+        command: str = "",
+        command_id: int = 0,
+        command_result: str = "",
+        command_error: str = "",
+        call_status: str = wire.UP,
+        variables: dict[str, Any] | None = None,
+    ) -> wire.Callback:
+        """A POST of this call; by default its first (UP, no command run yet).
+
+        >>> CallSetup(app="4346423A", callid=7, number="+33900000000").callback().is_first
+        True
+        """
+        return wire.Callback(
+            app=self.app,
+            callid=self.callid,
+            request_hash=self.request_hash,
+            cli_name=self.cli_name,
+            cli_number=self.cli_number,
+            date_started=self.date_started,
+            number=self.number,
+            command=command,
+            command_id=command_id,
+            command_result=command_result,
+            command_error=command_error,
+            call_status=call_status,
+            cdr_field=self.cdr_field,
+            variables={} if variables is None else variables,
+        )
+
 
 @dataclass(frozen=True)
 class TranscriptEvent:
@@ -276,20 +308,12 @@ class SimulatedCall:
         delay_s: float = 0.0,
     ) -> NextPost:
         self.clock += delay_s
-        cb = wire.Callback(
-            app=self.setup.app,
-            callid=self.setup.callid,
-            request_hash=self.setup.request_hash,
-            cli_name=self.setup.cli_name,
-            cli_number=self.setup.cli_number,
-            date_started=self.setup.date_started,
-            number=self.setup.number,
+        cb = self.setup.callback(
             command=command,
             command_id=command_id,
             command_result=result,
             command_error=error,
             call_status=status,
-            cdr_field=self.setup.cdr_field,
             variables=variables or {},
         )
         self._last = cb

@@ -35,6 +35,7 @@ from flowbuilder.nodes._base import (
     Perform,
     Result,
 )
+from flowbuilder.phone import CallSetup
 
 SECRET = b"engine-tests-secret"
 CONFIG = engine.EngineConfig(secret=SECRET)
@@ -135,25 +136,17 @@ def _test_kinds() -> Iterator[None]:
 # -- CALLR's side ----------------------------------------------------------------------------
 
 
+SETUP = CallSetup(
+    app="4346423A",
+    callid=421889,
+    number="+33912345678",
+    cli_number="+33612345678",
+    date_started="2026-01-01 10:00:00",
+)
+
+
 def callback(**changes: Any) -> wire.Callback:
-    fields: dict[str, Any] = {
-        "app": "4346423A",
-        "callid": 421889,
-        "request_hash": None,
-        "cli_name": "",
-        "cli_number": "+33612345678",
-        "date_started": "2026-01-01 10:00:00",
-        "number": "+33912345678",
-        "command": "",
-        "command_id": 0,
-        "command_result": "",
-        "command_error": "",
-        "call_status": wire.UP,
-        "cdr_field": "",
-        "variables": {},
-    }
-    fields.update(changes)
-    return wire.Callback(**fields)
+    return replace(SETUP.callback(), **changes)
 
 
 class Call:
