@@ -170,7 +170,10 @@ def _masked(answer: bytes) -> bytes:
     """*answer* without its state signature, which differs from call to call (it covers the
     call id): the rest must match the recorded answer byte for byte."""
     at = answer.find(_SIGNATURE)
-    return answer if at < 0 else answer[: at + 5] + answer[at + 37 :]
+    if at < 0:
+        return answer
+    at += len(_SIGNATURE)
+    return answer[:at] + answer[at + 32 :]  # 32 hex digits
 
 
 async def _connection(
@@ -193,7 +196,7 @@ async def _connection(
             echo = b"{}"
             for body, expected in exchanges:
                 # as CALLR does: the variables of the last answer come back with the next POST
-                body = body[: body.rindex(_VARIABLES) + 13] + echo + b"}"
+                body = body[: body.rindex(_VARIABLES) + len(_VARIABLES)] + echo + b"}"
                 request = _request(body.replace(mark, b'"callid": %d' % callid))
                 began = time.perf_counter()
                 writer.write(request)
@@ -207,7 +210,7 @@ async def _connection(
                 if status != b"200" or (check and _masked(answer) != _masked(expected)):
                     phase.errors += 1
                 if answer:
-                    echo = answer[answer.rindex(_ANSWER_VARIABLES) + 12 : -1]
+                    echo = answer[answer.rindex(_ANSWER_VARIABLES) + len(_ANSWER_VARIABLES) : -1]
     finally:
         writer.close()
 

@@ -340,23 +340,13 @@ class CallbackHandler(RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Tornado's own refusals (other methods, a bug outside a live call): one line too."""
         if status_code == 405:
-            self.set_header("Allow", "POST")
             reason = (
                 f"{self.request.method} is not allowed: this is a CALLR REAL-TIME callback URL, "
                 "POST a callback as JSON"
             )
+            self._refuse(405, reason, headers={"Allow": "POST"})
         else:
-            reason = self._reason
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
-        event = Event(
-            time=self._arrived,
-            error=reason,
-            latency_ms=(time.perf_counter() - self._started) * 1000,
-            status=status_code,
-        )
-        self.router.events.record(event)
-        self.finish(reason + "\n")
-        self.router.events.publish(event)
+            self._refuse(status_code, self._reason)
 
     def on_finish(self) -> None:
         self._done()
