@@ -28,7 +28,7 @@ from typing import Any
 
 from flowbuilder.errors import FlowError, FlowValidationError
 from flowbuilder.flow import SCHEMA_VERSION, Flow, _plain_copy
-from flowbuilder.nodes._base import NodeSpec, get_kind
+from flowbuilder.nodes._base import DEFAULT_VOICE, NodeSpec, fixed_entry, get_kind
 from flowbuilder.validate import Issue, validate
 
 
@@ -123,18 +123,20 @@ def _freeze(flow: Flow, subflows: Mapping[str, Program]) -> Program:
     data, succ = flow.graph.nodes, flow.graph.succ
     nodes: dict[str, NodeSpec] = {}
     logic_nodes: dict[str, Any] = {}
+    voice = flow.settings.get("voice") or DEFAULT_VOICE
     for node_id in sorted(data):
         attrs = data[node_id]
         kind = get_kind(attrs["kind"], node_id=node_id)
         params = _plain_copy(attrs["params"])
         edges = {k: v for v, keys in succ[node_id].items() for k in keys}
-        nodes[node_id] = NodeSpec(
+        spec = NodeSpec(
             id=node_id,
             kind=kind.name,
             params=MappingProxyType(params),
             edges=MappingProxyType(edges),
             prepared=kind.prepare(params),
         )
+        nodes[node_id] = replace(spec, entry=fixed_entry(kind, spec, voice))
         logic_nodes[node_id] = {"kind": kind.name, "params": params, "edges": edges}
     settings = flow.settings
     logic = {

@@ -25,6 +25,7 @@ The variables CALLR sent are echoed, with the signed state beside them:
 
 A hung-up call gets an empty HTTP 200 body:
 
+>>> from dataclasses import replace
 >>> gone = replace(first, command="play", command_id=1, call_status=wire.HANGUP,
 ...                variables=reply.answer.variables)
 >>> step(program, gone, config=config, now=1.0).body
@@ -39,8 +40,8 @@ import hashlib
 import hmac
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Final, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from flowbuilder.callr import wire
 from flowbuilder.compiler import Program
@@ -209,15 +210,6 @@ class EffectNeeded:
 
 
 Outcome = Reply | EffectNeeded
-_T = TypeVar("_T")
-
-
-def _build(cls: type[_T], **values: Any) -> _T:
-    """A frozen dataclass instance made without its __init__, which pays one object.__setattr__
-    call per field: the engine builds a Trace and a Reply on every callback. Give every field."""
-    obj = object.__new__(cls)
-    obj.__dict__.update(values)
-    return obj
 
 
 # -- signed state --------------------------------------------------------------------------------
@@ -321,28 +313,63 @@ def _jsonable(value: Any) -> Any:
 # -- one run of the interpreter ------------------------------------------------------------------
 
 
-@dataclass
 class _Run:
     """The interpreter's working state during one callback (also what an effect waits with)."""
 
-    root: Program
-    config: EngineConfig
-    callback: wire.Callback
-    now: float
-    state: dict[str, Any]
-    variables: dict[str, Any]
-    path: list[str] = field(default_factory=list)
-    spin: int = 0
-    error: str | None = None
-    warning: str | None = None
-    ctx: Context | None = None
+    __slots__ = (
+        "callback",
+        "config",
+        "ctx",
+        "error",
+        "now",
+        "path",
+        "program",
+        "root",
+        "spin",
+        "state",
+        "variables",
+        "warning",
+    )
+
+    def __init__(
+        self,
+        root: Program,
+        config: EngineConfig,
+        callback: wire.Callback,
+        now: float,
+        state: dict[str, Any],
+        variables: dict[str, Any],
+    ) -> None:
+        self.root = root
+        self.config = config
+        self.callback = callback
+        self.now = now
+        self.state = state
+        self.variables = variables
+        flow = state.get("f")
+        #: the flow the call is in: the root, or the subflow named by state["f"]
+        self.program = root.subflows.get(flow, root) if flow else root
+        self.path: list[str] = []
+        self.spin = 0
+        self.error: str | None = None
+        self.warning: str | None = None
+        self.ctx: Context | None = None
+
+    def copy(self, now: float | None) -> _Run:
+        """An independent run from the same point (state and variables deep-copied)."""
+        run = _Run(
+            self.root,
+            self.config,
+            self.callback,
+            self.now if now is None else now,
+            copy.deepcopy(self.state),
+            copy.deepcopy(self.variables),
+        )
+        run.path = list(self.path)
+        run.spin, run.error, run.warning = self.spin, self.error, self.warning
+        return run
 
     # where the call is ------------------------------------------------------------------------
-
-    @property
-    def program(self) -> Program:
-        flow = self.state.get("f")
-        return self.root.subflows[flow] if flow else self.root
 
     def qualified(self) -> str:
         node_id = self.state.get("n") or ""
@@ -350,17 +377,22 @@ class _Run:
         return f"{flow}/{node_id}" if flow else node_id
 
     def trace(self) -> Trace:
-        node = self.state.get("n")
-        flow = self.state.get("f")
-        return _build(
-            Trace,
-            path=tuple(self.path),
-            node=(f"{flow}/{node}" if flow else node) if node else None,
-            version=self.root.version,
-            error=self.error,
-            warning=self.warning,
-            ended=False,
+        state = self.state
+        node, flow = state.get("n"), state.get("f")
+        if node and flow:
+            node = f"{flow}/{node}"
+        trace = _new(Trace)
+        trace.__dict__.update(
+            {
+                "path": tuple(self.path),
+                "node": node or None,
+                "version": self.root.version,
+                "error": self.error,
+                "warning": self.warning,
+                "ended": False,
+            }
         )
+        return trace
 
     def context(self) -> Context:
         """What the current node sees; one Context per run, pointed at the node's scratch."""
@@ -404,16 +436,21 @@ class _Run:
         return action
 
     def enter(self, flow_name: str, node_id: str) -> Action:
+        """Move the call to *node_id* of flow *flow_name* (``""``: the root) and start it."""
         state = self.state
         if flow_name:
             state["f"] = flow_name
+            self.program = self.root.subflows[flow_name]
+            self.path.append(f"{flow_name}/{node_id}")
         else:
-            state.pop("f", None)
+            if "f" in state:
+                del state["f"]
+                self.program = self.root
+            self.path.append(node_id)
         state["n"] = node_id
         state["l"] = {}
         steps = state["k"] = state.get("k", 0) + 1
         self.spin += 1
-        self.path.append(f"{flow_name}/{node_id}" if flow_name else node_id)
         if steps > self.config.max_steps:
             return Fail(f"the call ran more than {self.config.max_steps} steps")
         if self.spin > self.config.max_spin:
@@ -421,7 +458,8 @@ class _Run:
         node = self.program.nodes.get(node_id)
         if node is None:
             return Fail(f"no node {self.qualified()!r} in program {self.root.version}")
-        return self.run_node(node, None)
+        # a command compiled once (no {variables} in its params): no node code to run
+        return node.entry or self.run_node(node, None)
 
     def resume_node(self, result: Result) -> Action:
         node = self.program.nodes.get(self.state.get("n") or "")
@@ -431,20 +469,22 @@ class _Run:
 
     def drive(self, action: Action) -> Outcome:
         while True:
-            if isinstance(action, Send):
-                return self.send(action.command)
-            if isinstance(action, Go):
-                after = self.follow(action)
-            elif isinstance(action, Fail):
-                after = self.fail(action.reason)
-            elif isinstance(action, Perform):
-                return EffectNeeded(action.effect, self, action.effect.timeout_ms)
+            kind = type(action)
+            if kind is Send:
+                return self.send(action.command, action.parts)  # type: ignore[union-attr]
+            if kind is Go:
+                after = self.follow(action.outcome)  # type: ignore[union-attr]
+            elif kind is Fail:
+                after = self.fail(action.reason)  # type: ignore[union-attr]
+            elif kind is Perform:
+                effect = action.effect  # type: ignore[union-attr]
+                return EffectNeeded(effect, self, effect.timeout_ms)
             else:
-                action = self.enter_subflow(action.flow)
+                action = self.enter_subflow(action.flow)  # type: ignore[union-attr]
                 continue
-            if isinstance(after, Reply):
+            if type(after) is Reply:
                 return after
-            action = after
+            action = after  # type: ignore[assignment]
 
     def enter_subflow(self, name: str) -> Action:
         if not name or name not in self.root.subflows:
@@ -452,25 +492,26 @@ class _Run:
         self.state.setdefault("s", []).append([self.state.get("f", ""), self.state["n"]])
         return self.enter(name, self.root.subflows[name].entry)
 
-    def follow(self, go: Go) -> Action | Reply:
-        node = self.program.nodes[self.state["n"]]
-        target = node.edges.get(go.outcome)
+    def follow(self, outcome: str) -> Action | Reply:
+        state = self.state
+        target = self.program.nodes[state["n"]].edges.get(outcome)
         if target is not None:
-            return self.enter(self.state.get("f", ""), target)
-        stack = self.state.get("s")
+            return self.enter(state.get("f", ""), target)
+        stack = state.get("s")
         if stack:  # the end of a subflow returns to the node that called it, through "done"
             flow_name, node_id = stack.pop()
             if flow_name:
-                self.state["f"] = flow_name
+                state["f"] = flow_name
             else:
-                self.state.pop("f", None)
-            self.state["n"] = node_id
-            self.state["l"] = {}
+                state.pop("f", None)
+            self.program = self.root.subflows[flow_name] if flow_name else self.root
+            state["n"] = node_id
+            state["l"] = {}
             return Go("done")
-        self.note(f"{self.qualified()}: outcome {go.outcome!r} is not connected; hanging up")
-        self.state["n"] = None
-        self.state["l"] = {}
-        return self.send(wire.hangup())
+        self.note(f"{self.qualified()}: outcome {outcome!r} is not connected; hanging up")
+        state["n"] = None
+        state["l"] = {}
+        return self.send(*_HANGUP)
 
     def fail(self, reason: str) -> Action | Reply:
         """The error path (once per call), else the fallback."""
@@ -487,29 +528,39 @@ class _Run:
     def fallback(self) -> Reply:
         """Apologise, then hang up (the next live POST sees ``x`` and hangs up)."""
         self.state = {"v": self.root.version, "x": 1, "n": None, "k": self.state.get("k", 0)}
+        self.program = self.root
         prompt = wire.media(self.config.fallback_prompt, self.config.fallback_voice)
-        return self.send(wire.play(prompt) if prompt else wire.hangup())
+        return self.send(wire.play(prompt)) if prompt else self.send(*_HANGUP)
 
-    def send(self, command: wire.Command) -> Reply:
+    def send(self, command: wire.Command, parts: tuple[bytes, bytes] | None = None) -> Reply:
+        callid = self.callback.callid
         command_id = self.callback.command_id + 1
-        self.state["i"] = command_id
-        self.state["v"] = self.root.version
+        state = self.state
+        state["i"] = command_id
+        state["v"] = self.root.version
         try:
-            variables, packed_json = _pack(
-                self.config, self.callback.callid, self.state, self.variables
+            variables, packed_json = _pack(self.config, callid, state, self.variables)
+            body = wire.render_answer_parts(
+                parts or wire.command_parts(command), command_id, packed_json
             )
-            body = wire.render_answer_encoded(command, command_id, packed_json)
         except (TypeError, ValueError, RecursionError):
             # node code stored something that is not JSON: keep the call alive with its text
             self.variables = _jsonable(self.variables)
-            self.state = _jsonable(self.state)
+            self.state = _jsonable(state)
             command = wire.Command(command.name, _jsonable(command.params))
-            variables, packed_json = _pack(
-                self.config, self.callback.callid, self.state, self.variables
-            )
+            variables, packed_json = _pack(self.config, callid, self.state, self.variables)
             body = wire.render_answer_encoded(command, command_id, packed_json)
-        answer = _build(wire.Answer, command=command, command_id=command_id, variables=variables)
-        return _build(Reply, answer=answer, trace=self.trace(), rendered=body)
+        answer = _new(wire.Answer)
+        answer.__dict__.update(
+            {"command": command, "command_id": command_id, "variables": variables}
+        )
+        reply = _new(Reply)
+        reply.__dict__.update({"answer": answer, "trace": self.trace(), "rendered": body})
+        return reply
+
+
+_HANGUP: Final = (wire.hangup(), wire.command_parts(wire.hangup()))
+_new: Final = object.__new__
 
 
 # -- public API ----------------------------------------------------------------------------------
@@ -569,7 +620,7 @@ def _step(
         return run.drive(Fail(f"unknown flow version {version!r}"))
     run = _Run(root, config, callback, now, state, user)
     if state.get("x") or not state.get("n"):  # the fallback prompt played, or the flow ended
-        return run.send(wire.hangup())
+        return run.send(*_HANGUP)
     flow_name = state.get("f", "")
     if flow_name and flow_name not in root.subflows:
         return run.drive(Fail(f"unknown subflow {flow_name!r} in the call state"))
@@ -578,13 +629,15 @@ def _step(
         return run.drive(Fail(f"unknown node {run.qualified()!r} in the call state"))
     kind = REGISTRY.get(node.kind)
     if kind is not None and kind.ends_call and callback.command == "hangup":
-        return run.send(wire.hangup())  # still live after our hangup: ask again
-    result = _build(
-        CommandResult,
-        command=callback.command,
-        result=callback.command_result,
-        error=callback.command_error,
-        call_status=callback.call_status,
+        return run.send(*_HANGUP)  # still live after our hangup: ask again
+    result = _new(CommandResult)
+    result.__dict__.update(
+        {
+            "command": callback.command,
+            "result": callback.command_result,
+            "error": callback.command_error,
+            "call_status": callback.call_status,
+        }
     )
     return run.drive(run.run_node(node, result))
 
@@ -594,15 +647,7 @@ def resume(pending: EffectNeeded, result: EffectResult, *, now: float | None = N
 
     Resuming the same ``pending`` twice gives the same answer (its state is copied, not shared).
     """
-    base = pending.pending
-    run = replace(
-        base,
-        now=base.now if now is None else now,
-        state=copy.deepcopy(base.state),
-        variables=copy.deepcopy(base.variables),
-        path=list(base.path),
-        ctx=None,
-    )
+    run = pending.pending.copy(now)
     try:
         return run.drive(run.resume_node(result))
     except Exception as exc:
@@ -638,7 +683,7 @@ def _last_resort(
     except Exception:  # not even that: hang up with nothing but the state
         run.variables = {}
         run.state = {"v": program.version, "x": 1, "n": None}
-        return run.send(wire.hangup())
+        return run.send(*_HANGUP)
 
 
 def _ended_trace(program: Program, callback: wire.Callback, config: EngineConfig) -> Trace:

@@ -25,6 +25,7 @@ from flowbuilder.effects import EffectResult, PythonCall
 from flowbuilder.errors import CallbackError
 from flowbuilder.flow import Flow
 from flowbuilder.nodes._base import (
+    DEFAULT_VOICE,
     REGISTRY,
     Action,
     CommandKind,
@@ -390,6 +391,24 @@ def test_variables_from_the_first_post_are_echoed_and_extended_all_call_long() -
     call.post("0")
     assert call.command == "hangup"
     assert call.user_variables["crm_id"] == "C-42"
+
+
+def test_a_compiled_command_answers_like_the_node_code_and_a_template_is_filled_per_call() -> None:
+    flow = Flow("greet").add("hello", "play", prompt="Hello {name}")
+    flow.add("bye", "play", prompt="Bye")
+    flow.add("end", "hangup").connect("hello", "bye").connect("bye", "end")
+    program = compile(flow)
+    for name in ("Ada", "Zoë"):
+        call = Call(program)
+        call.start({"name": name})
+        assert call.heard == f"Hello {name}"
+        call.post("0")
+        assert program.nodes["bye"].entry is not None
+        assert call.answer is not None
+        assert call.answer.command == wire.play(f"TTS|{DEFAULT_VOICE}|Bye")
+        assert call.answer.command_id == 2
+        call.post("0")
+        assert call.command == "hangup"
 
 
 def test_the_state_is_one_reserved_key_and_nodes_never_see_it() -> None:

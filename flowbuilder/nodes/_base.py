@@ -148,9 +148,11 @@ VOICE = Param(
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Answer CALLR with this command and wait for its result."""
+    """Answer CALLR with this command and wait for its result. ``parts``: the command already
+    encoded (:func:`~flowbuilder.callr.wire.command_parts`), for commands compiled once."""
 
     command: wire.Command
+    parts: tuple[bytes, bytes] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,13 +238,18 @@ class Context:
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """A node as compiled: id, kind name, params (defaults filled), prepared data, edges."""
+    """A node as compiled: id, kind name, params (defaults filled), prepared data, edges.
+
+    ``entry`` is what entering the node gives when the compiler could work it out once (a
+    command whose params hold no ``{variable}``); it is shared by every call, never changed.
+    """
 
     id: str
     kind: str
     params: Mapping[str, Any]
     edges: Mapping[str, str]
     prepared: Any = None
+    entry: Send | None = field(default=None, compare=False, repr=False)
 
 
 class NodeKind:
@@ -379,11 +386,32 @@ def _copy(value: Any) -> Any:
 class CommandKind(NodeKind):
     """A kind that sends one command and leaves through ``next`` when it completes."""
 
+    #: :meth:`command` reads the call only through ``ctx.media``/``ctx.render`` (the node's
+    #: templates) and ``ctx.voice``: then a node whose params hold no ``{variable}`` has its
+    #: command built once, by the compiler (:func:`fixed_entry`).
+    pure_command: ClassVar[bool] = False
+
     def command(self, node: NodeSpec, ctx: Context) -> wire.Command:
         raise NotImplementedError
 
     def start(self, node: NodeSpec, ctx: Context) -> Action:
         return Send(self.command(node, ctx))
+
+
+def fixed_entry(kind: NodeKind, node: NodeSpec, voice: str) -> Send | None:
+    """The command *node* sends on entry, encoded, when it is the same for every call."""
+    if not isinstance(kind, CommandKind) or not kind.pure_command:
+        return None
+    if type(kind).start is not CommandKind.start:
+        return None
+    if template.names_in_data(dict(node.params)):
+        return None
+    ctx = Context(variables={}, facts={}, local={}, voice=voice, now=0.0)
+    try:
+        command = kind.command(node, ctx)
+        return Send(command, wire.command_parts(command))
+    except Exception:  # left to run time, where it takes the node's error path
+        return None
 
 
 # -- registry ------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ _OUTCOME_BY_STATUS = {
 @register
 class Dial(CommandKind):
     name = "dial"
+    pure_command = True
     title = "Dial"
     description = "Call targets one after another and connect the caller to the first that answers."
     category = "Connect"

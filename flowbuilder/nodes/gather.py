@@ -32,6 +32,7 @@ from flowbuilder.nodes._base import (
 @register
 class Gather(CommandKind):
     name = "gather"
+    pure_command = True
     title = "Gather digits"
     description = "Ask the caller to type digits (an account number, a PIN) into a variable."
     category = "Caller input"

@@ -9,6 +9,7 @@ from flowbuilder.nodes._base import CommandKind, Context, NodeSpec, register
 @register
 class Hangup(CommandKind):
     name = "hangup"
+    pure_command = True
     title = "Hang up"
     description = "End the call."
     category = "Call control"

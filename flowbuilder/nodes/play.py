@@ -12,6 +12,7 @@ from flowbuilder.nodes._base import VOICE, CommandKind, Context, NodeSpec, promp
 @register
 class Play(CommandKind):
     name = "play"
+    pure_command = True
     title = "Play"
     description = "Play a message to the caller: text spoken by TTS, or a media library id."
     category = "Say & hear"

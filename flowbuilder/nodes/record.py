@@ -42,6 +42,7 @@ def store_recording(node: NodeSpec, ctx: Context, result: Result) -> Action:
 @register
 class Record(CommandKind):
     name = "record"
+    pure_command = True
     title = "Record"
     description = "Record the caller until silence, # or the time limit; keep the file name."
     category = "Say & hear"

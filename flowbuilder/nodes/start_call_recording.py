@@ -12,6 +12,7 @@ from flowbuilder.nodes._base import VOICE, CommandKind, Context, NodeSpec, promp
 @register
 class StartCallRecording(CommandKind):
     name = "start_call_recording"
+    pure_command = True
     title = "Start call recording"
     description = "Start recording the whole conversation; it runs until stopped or hang-up."
     category = "Call control"

@@ -9,6 +9,7 @@ from flowbuilder.nodes._base import VOICE, CommandKind, Context, NodeSpec, promp
 @register
 class StopCallRecording(CommandKind):
     name = "stop_call_recording"
+    pure_command = True
     title = "Stop call recording"
     description = "Stop recording the conversation (started by start_call_recording)."
     category = "Call control"

@@ -35,6 +35,7 @@ from flowbuilder.nodes._base import (
 @register
 class TalkDetect(CommandKind):
     name = "talk_detect"
+    pure_command = True
     title = "Human or machine?"
     description = "Detect whether a person or an answering machine picked up, and route by it."
     category = "Call control"

@@ -9,6 +9,7 @@ from flowbuilder.nodes._base import CommandKind, Context, NodeSpec, Param, regis
 @register
 class Wait(CommandKind):
     name = "wait"
+    pure_command = True
     title = "Wait"
     description = "Pause the call for a few seconds (the caller hears silence)."
     category = "Call control"

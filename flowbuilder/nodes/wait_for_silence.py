@@ -10,6 +10,7 @@ from flowbuilder.nodes._base import CommandKind, Context, NodeSpec, Param, regis
 @register
 class WaitForSilence(CommandKind):
     name = "wait_for_silence"
+    pure_command = True
     title = "Wait for silence"
     description = "Wait until the other side stops talking, e.g. before leaving a message."
     category = "Call control"
