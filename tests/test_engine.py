@@ -899,7 +899,7 @@ def test_a_state_from_another_call_is_refused() -> None:
 
 def test_an_echoed_state_is_recognised_by_its_bytes_and_a_changed_one_is_not() -> None:
     """The server remembers what it signed until the call echoes it: the usual POST skips the
-    HMAC, and a POST whose state differs by so much as one value is still checked and refused."""
+    MAC, and a POST whose state differs by so much as one value is still checked and refused."""
     config = engine.EngineConfig(secret=b"memo")
     program = compile(ivr())
     first = engine.step(program, callback(), config=config, now=0.0)
@@ -913,7 +913,7 @@ def test_an_echoed_state_is_recognised_by_its_bytes_and_a_changed_one_is_not() -
     assert isinstance(nxt, engine.Reply)
     assert nxt.trace.error is None
     assert echoed[engine.STATE_KEY]["h"] not in config._issued  # used once, then forgotten
-    again = engine.step(  # the same POST again (a retry): checked by HMAC, still accepted
+    again = engine.step(  # the same POST again (a retry): checked by its MAC, still accepted
         program, callback(command="play", command_id=1, variables=echoed), config=config, now=1.0
     )
     assert isinstance(again, engine.Reply)
