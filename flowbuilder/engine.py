@@ -56,6 +56,7 @@ from flowbuilder.nodes._base import (
     EnterSubflow,
     Fail,
     Go,
+    NodeKind,
     NodeSpec,
     Perform,
     Result,
@@ -243,7 +244,8 @@ def _unpack(config: EngineConfig, callback: wire.Callback) -> tuple[dict[str, An
     state, signature = packed.get("s"), packed.get("h")
     if type(state) is not dict or type(signature) is not str:
         raise ValueError("the flow state is malformed")
-    user = {k: v for k, v in variables.items() if k != STATE_KEY}
+    user = variables.copy()
+    del user[STATE_KEY]
     try:
         signed = _signed_bytes(callback.callid, _CANONICAL(state), _CANONICAL(user))
     except (TypeError, ValueError):  # keys that are not text...: not ours
@@ -592,8 +594,8 @@ def _step(
 ) -> Outcome:
     if callback.call_status in _ENDED:
         return Reply(None, _ended_trace(program, callback, config))
-    if callback.is_first:
-        user = {k: v for k, v in callback.variables.items() if k != STATE_KEY}
+    if callback.command_id == 0 and callback.command == "":  # the call's first POST
+        user = _echoed(callback)
         run = _Run(program, config, callback, now, {"v": program.version}, user)
         return run.drive(run.enter("", program.entry))
     try:
@@ -616,16 +618,17 @@ def _step(
         )
         return run.drive(Fail(f"unknown flow version {version!r}"))
     run = _Run(root, config, callback, now, state, user)
-    if state.get("x") or not state.get("n"):  # the fallback prompt played, or the flow ended
+    node_id = state.get("n")
+    if not node_id or state.get("x"):  # the flow ended, or the fallback prompt played
         return run.send(*_HANGUP)
-    flow_name = state.get("f", "")
+    flow_name = state.get("f")
     if flow_name and flow_name not in root.subflows:
         return run.drive(Fail(f"unknown subflow {flow_name!r} in the call state"))
-    node = run.program.nodes.get(state["n"])
+    node = run.program.nodes.get(node_id)
     if node is None:
         return run.drive(Fail(f"unknown node {run.qualified()!r} in the call state"))
     kind = REGISTRY.get(node.kind)
-    if kind is not None and kind.ends_call and callback.command == "hangup":
+    if callback.command == "hangup" and kind is not None and kind.ends_call:
         return run.send(*_HANGUP)  # still live after our hangup: ask again
     result = _new(CommandResult)
     result.__dict__.update(
@@ -636,7 +639,12 @@ def _step(
             "call_status": callback.call_status,
         }
     )
+    if kind is not None and type(kind).resume is _PLAIN_RESUME:  # no node code, no context
+        return run.drive(kind.finished(result))
     return run.drive(run.run_node(node, result))
+
+
+_PLAIN_RESUME: Final = NodeKind.resume
 
 
 def resume(pending: EffectNeeded, result: EffectResult, *, now: float | None = None) -> Outcome:
@@ -652,7 +660,10 @@ def resume(pending: EffectNeeded, result: EffectResult, *, now: float | None = N
 
 
 def _echoed(callback: wire.Callback) -> dict[str, Any]:
-    return {k: v for k, v in callback.variables.items() if k != STATE_KEY}
+    """The callback's variables but the state."""
+    user = callback.variables.copy()
+    user.pop(STATE_KEY, None)
+    return user
 
 
 def fallback(

@@ -366,7 +366,12 @@ class NodeKind:
         raise NotImplementedError
 
     def resume(self, node: NodeSpec, ctx: Context, result: Result) -> Action:
-        """The command or effect finished. Default: a command error fails, else ``next``."""
+        """The command or effect finished. Default: :meth:`finished`."""
+        return self.finished(result)
+
+    def finished(self, result: Result) -> Action:
+        """The default :meth:`resume`: a command error fails, else the first outcome (``next``).
+        It needs no context, so the engine calls it directly for kinds that keep it."""
         if isinstance(result, CommandResult) and result.error:
             return Fail(f"{result.command} failed: {result.error}")
         return Go(self.static_outcomes[0])
