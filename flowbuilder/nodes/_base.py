@@ -10,7 +10,7 @@ exports are all derived from that declaration.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -222,15 +222,37 @@ class Context:
         return {**self.facts, **self.variables}
 
     def render(self, text: str) -> str:
-        if "{" not in text and "}" not in text:  # most prompts: no need to build the scope
+        if "{" not in text and "}" not in text:  # most prompts: nothing to fill in
             return text
-        return template.render(text, self.scope())
+        return template.render(text, _Names(self.variables, self.facts))
 
     def media(self, prompt: int | str | None, voice: str = "") -> wire.Media:
         """A prompt parameter as CALLR media, its {variables} filled in."""
         if isinstance(prompt, str):
             prompt = self.render(prompt)
         return wire.media(prompt, voice or self.voice)
+
+
+class _Names(Mapping[str, Any]):
+    """Variables over call facts, looked up by name, for a template that reads a few of them
+    (:meth:`Context.scope` copies both)."""
+
+    __slots__ = ("_facts", "_variables")
+
+    def __init__(self, variables: Mapping[str, Any], facts: Mapping[str, Any]) -> None:
+        self._variables = variables
+        self._facts = facts
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._variables:
+            return self._variables[name]
+        return self._facts[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self._facts, **self._variables})
+
+    def __len__(self) -> int:
+        return len({**self._facts, **self._variables})
 
 
 # -- the kind ------------------------------------------------------------------------------------
