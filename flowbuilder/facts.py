@@ -46,19 +46,20 @@ class CallFacts(Mapping[str, Any]):
         self._callback = callback
         self._facts: dict[str, Any] | None = None
 
-    def _all(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
+        """Every fact (worked out once; do not change the dict)."""
         if self._facts is None:
             self._facts = facts_from(self._callback)
         return self._facts
 
     def __getitem__(self, name: str) -> Any:
-        return self._all()[name]
+        return self.as_dict()[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._all())
+        return iter(self.as_dict())
 
     def __len__(self) -> int:
-        return len(self._all())
+        return len(self.as_dict())
 
     def __repr__(self) -> str:
-        return f"CallFacts({self._all()!r})"
+        return f"CallFacts({self.as_dict()!r})"
