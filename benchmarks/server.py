@@ -9,15 +9,19 @@ variables of the answer before it, as CALLR echoes them; every answer from the f
 checked byte for byte against the recorded one (but for the state signature, which covers the
 call id), so a wrong answer counts as an error, not as throughput. The bare handler answers
 the same requests with a fixed command: the ceiling of this stack (Tornado + asyncio on this
-Python). Runs are interleaved (bare, flow, flow, bare, ...) and ``throughput_ratio_vs_bare`` is
-the median of the per-round ratios.
+Python). Runs are interleaved (bare, parsing, flow, flow, parsing, bare, ...) and
+``throughput_ratio_vs_bare`` is the median of the per-round ratios.
+
+``throughput_ratio_vs_parsing_bare`` is the same against a third server, the bare handler that
+reads each callback (``json.loads``) before its fixed answer: the least any real callback server
+does, so the ratio shows what flowbuilder costs beyond that (reported, no target).
 
 ``cpu_ratio_vs_bare`` compares the servers' CPU time per callback (from /proc): when other
 processes share the machine, throughput follows the CPU each server happens to get, while CPU
 per callback still says what a saturated server would do. ``load_generator_cpu_share`` shows the
 client is not the bottleneck.
 
-    python benchmarks/server.py            # about 35 s
+    python benchmarks/server.py            # about 50 s
     python benchmarks/server.py --quick    # a few seconds, for the test suite
 """
 
@@ -115,12 +119,24 @@ def flow_server(conn: Connection) -> None:
 
 def bare_server(conn: Connection) -> None:
     """A bare Tornado handler returning a fixed command: the ceiling of this stack."""
+    _fixed_answer_server(conn, parse=False)
+
+
+def parsing_server(conn: Connection) -> None:
+    """The bare handler reading each callback first (``json.loads``), as any real server must:
+    what flowbuilder adds beyond that shows as ``throughput_ratio_vs_parsing_bare``."""
+    _fixed_answer_server(conn, parse=True)
+
+
+def _fixed_answer_server(conn: Connection, *, parse: bool) -> None:
     _pin(0)
     import tornado.httpserver
     import tornado.web
 
     class Bare(tornado.web.RequestHandler):
         def post(self) -> None:
+            if parse:
+                json.loads(self.request.body)
             self.set_header("Content-Type", "application/json")
             self.write(BARE_ANSWER)
 
@@ -272,7 +288,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     calls = record_calls()
     ctx = multiprocessing.get_context("spawn")
     servers: dict[str, tuple[Any, Connection, int]] = {}
-    targets: dict[str, Callable[[Connection], None]] = {"bare": bare_server, "flow": flow_server}
+    targets: dict[str, Callable[[Connection], None]] = {
+        "bare": bare_server,
+        "parsing_bare": parsing_server,
+        "flow": flow_server,
+    }
     try:
         for mode, target in targets.items():
             parent, child = ctx.Pipe()
@@ -282,9 +302,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 raise RuntimeError(f"the {mode} server did not start")
             servers[mode] = (process, parent, parent.recv())
         _pin(1)
-        results: dict[str, list[Phase]] = {"bare": [], "flow": []}
+        results: dict[str, list[Phase]] = {mode: [] for mode in targets}
         callid = 1
-        for mode in ("bare", "flow"):  # warm up both (imports, caches, connections)
+        for mode in targets:  # warm up each (imports, caches, connections)
             process, _, port = servers[mode]
             run_phase(
                 port,
@@ -297,7 +317,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             )
             callid += 10**8
         for r in range(rounds):
-            order = ("bare", "flow") if r % 2 == 0 else ("flow", "bare")
+            order = list(targets) if r % 2 == 0 else list(reversed(targets))
             for mode in order:
                 process, _, port = servers[mode]
                 results[mode].append(
@@ -339,8 +359,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "load_generator_cpu_share": round(sum(p.client_cpu_s for p in phases) / wall, 2),
         }
 
+    def median_ratio(baseline: str) -> float:
+        pairs = zip(results["flow"], results[baseline], strict=True)
+        return round(statistics.median(f.per_s / b.per_s for f, b in pairs), 3)
+
     ratios = [f.per_s / b.per_s for f, b in zip(results["flow"], results["bare"], strict=True)]
-    flow, bare = summary("flow"), summary("bare")
+    flow, bare, parsing = summary("flow"), summary("bare"), summary("parsing_bare")
     import tornado
 
     out = {
@@ -359,8 +383,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "flow_p99_ms": flow["p99_ms"],
         "bare_p50_ms": bare["p50_ms"],
         "bare_p99_ms": bare["p99_ms"],
+        # the same, against a bare handler that reads the callback (no target: for comparison)
+        "throughput_ratio_vs_parsing_bare": median_ratio("parsing_bare"),
+        "cpu_ratio_vs_parsing_bare": round(
+            parsing["server_cpu_us_per_callback"] / flow["server_cpu_us_per_callback"], 3
+        ),
         "flow": flow,
         "bare": bare,
+        "parsing_bare": parsing,
         "flow_nodes": len(ivr()),
         "callbacks_per_call": [len(c) for c in calls],
         "connections": args.connections,

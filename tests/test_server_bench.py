@@ -34,6 +34,8 @@ def test_server_benchmark_quick_mode_prints_one_json_object():
         "flow_p99_ms",
         "bare_p50_ms",
         "bare_p99_ms",
+        "throughput_ratio_vs_parsing_bare",
+        "cpu_ratio_vs_parsing_bare",
     ):
         assert isinstance(data[key], int | float), key
         assert data[key] > 0, key
@@ -42,4 +44,5 @@ def test_server_benchmark_quick_mode_prints_one_json_object():
     assert data["flow"]["requests"] > 0
     assert data["flow"]["errors"] == 0
     assert data["bare"]["errors"] == 0
+    assert data["parsing_bare"]["errors"] == 0
     assert result.stderr == ""
