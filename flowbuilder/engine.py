@@ -41,7 +41,7 @@ import hmac
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from flowbuilder.callr import wire
 from flowbuilder.compiler import Program
@@ -208,6 +208,15 @@ class EffectNeeded:
 
 
 Outcome = Reply | EffectNeeded
+_T = TypeVar("_T")
+
+
+def _filled(cls: type[_T], values: dict[str, Any]) -> _T:
+    """An instance of the frozen dataclass *cls* with *values* (every field), made without its
+    __init__, which pays one object.__setattr__ per field: the engine makes several per callback."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(values)
+    return obj
 
 
 # -- signed state --------------------------------------------------------------------------------
@@ -244,8 +253,7 @@ def _unpack(config: EngineConfig, callback: wire.Callback) -> tuple[dict[str, An
     state, signature = packed.get("s"), packed.get("h")
     if type(state) is not dict or type(signature) is not str:
         raise ValueError("the flow state is malformed")
-    user = variables.copy()
-    del user[STATE_KEY]
+    user = _echoed(callback)
     try:
         signed = _signed_bytes(callback.callid, _CANONICAL(state), _CANONICAL(user))
     except (TypeError, ValueError):  # keys that are not text...: not ours
@@ -371,27 +379,20 @@ class _Run:
     # where the call is ------------------------------------------------------------------------
 
     def qualified(self) -> str:
-        node_id = self.state.get("n") or ""
-        flow = self.state.get("f")
-        return f"{flow}/{node_id}" if flow else node_id
+        return _where(self.state) or ""
 
     def trace(self) -> Trace:
-        state = self.state
-        node, flow = state.get("n"), state.get("f")
-        if node and flow:
-            node = f"{flow}/{node}"
-        trace = _new(Trace)
-        trace.__dict__.update(
+        return _filled(
+            Trace,
             {
                 "path": tuple(self.path),
-                "node": node or None,
+                "node": _where(self.state),
                 "version": self.root.version,
                 "error": self.error,
                 "warning": self.warning,
                 "ended": False,
-            }
+            },
         )
-        return trace
 
     def context(self) -> Context:
         """What the current node sees; one Context per run, pointed at the node's scratch."""
@@ -439,14 +440,12 @@ class _Run:
         state = self.state
         if flow_name:
             state["f"] = flow_name
-            self.program = self.root.subflows[flow_name]
-            self.path.append(f"{flow_name}/{node_id}")
-        else:
-            if "f" in state:
-                del state["f"]
-                self.program = self.root
-            self.path.append(node_id)
+            self.program = self.root.flow(flow_name)
+        elif "f" in state:
+            del state["f"]
+            self.program = self.root
         state["n"] = node_id
+        self.path.append(_where(state) or node_id)
         state["l"] = {}
         steps = state["k"] = state.get("k", 0) + 1
         self.spin += 1
@@ -503,7 +502,7 @@ class _Run:
                 state["f"] = flow_name
             else:
                 state.pop("f", None)
-            self.program = self.root.subflows[flow_name] if flow_name else self.root
+            self.program = self.root.flow(flow_name)
             state["n"] = node_id
             state["l"] = {}
             return Go("done")
@@ -549,17 +548,22 @@ class _Run:
             command = wire.Command(command.name, _jsonable(command.params))
             variables, packed_json = _pack(self.config, callid, self.state, self.variables)
             body = wire.render_answer_encoded(command, command_id, packed_json)
-        answer = _new(wire.Answer)
-        answer.__dict__.update(
-            {"command": command, "command_id": command_id, "variables": variables}
+        answer = _filled(
+            wire.Answer, {"command": command, "command_id": command_id, "variables": variables}
         )
-        reply = _new(Reply)
-        reply.__dict__.update({"answer": answer, "trace": self.trace(), "rendered": body})
-        return reply
+        return _filled(Reply, {"answer": answer, "trace": self.trace(), "rendered": body})
 
 
 _HANGUP: Final = (wire.hangup(), wire.command_parts(wire.hangup()))
-_new: Final = object.__new__
+
+
+def _where(state: Mapping[str, Any]) -> str | None:
+    """Where the call waits: its node, ``subflow/node`` inside a subflow; None once it ended."""
+    node = state.get("n")
+    if not node:
+        return None
+    flow = state.get("f")
+    return f"{flow}/{node}" if flow else str(node)
 
 
 # -- public API ----------------------------------------------------------------------------------
@@ -594,7 +598,7 @@ def _step(
 ) -> Outcome:
     if callback.call_status in _ENDED:
         return Reply(None, _ended_trace(program, callback, config))
-    if callback.command_id == 0 and callback.command == "":  # the call's first POST
+    if callback.is_first:
         user = _echoed(callback)
         run = _Run(program, config, callback, now, {"v": program.version}, user)
         return run.drive(run.enter("", program.entry))
@@ -630,14 +634,14 @@ def _step(
     kind = REGISTRY.get(node.kind)
     if callback.command == "hangup" and kind is not None and kind.ends_call:
         return run.send(*_HANGUP)  # still live after our hangup: ask again
-    result = _new(CommandResult)
-    result.__dict__.update(
+    result = _filled(
+        CommandResult,
         {
             "command": callback.command,
             "result": callback.command_result,
             "error": callback.command_error,
             "call_status": callback.call_status,
-        }
+        },
     )
     if kind is not None and type(kind).resume is _PLAIN_RESUME:  # no node code, no context
         return run.drive(kind.finished(result))
@@ -699,8 +703,7 @@ def _ended_trace(program: Program, callback: wire.Callback, config: EngineConfig
     try:
         state, _ = _unpack(config, callback)
         version = state.get("v")
-        if state.get("n"):
-            node = f"{state['f']}/{state['n']}" if state.get("f") else str(state["n"])
+        node = _where(state)
     except ValueError:
         pass
     return Trace(node=node, version=version or program.version, ended=True)
