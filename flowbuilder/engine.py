@@ -469,7 +469,7 @@ class _Run:
         while True:
             kind = type(action)
             if kind is Send:
-                return self.send(action.command, action.parts)  # type: ignore[union-attr]
+                return self.send(action)  # type: ignore[arg-type]
             if kind is Go:
                 after = self.follow(action.outcome)  # type: ignore[union-attr]
             elif kind is Fail:
@@ -509,7 +509,7 @@ class _Run:
         self.note(f"{self.qualified()}: outcome {outcome!r} is not connected; hanging up")
         state["n"] = None
         state["l"] = {}
-        return self.send(*_HANGUP)
+        return self.send(_HANGUP)
 
     def fail(self, reason: str) -> Action | Reply:
         """The error path (once per call), else the fallback."""
@@ -528,9 +528,11 @@ class _Run:
         self.state = {"v": self.root.version, "x": 1, "n": None, "k": self.state.get("k", 0)}
         self.program = self.root
         prompt = wire.media(self.config.fallback_prompt, self.config.fallback_voice)
-        return self.send(wire.play(prompt)) if prompt else self.send(*_HANGUP)
+        return self.send(Send(wire.play(prompt)) if prompt else _HANGUP)
 
-    def send(self, command: wire.Command, parts: tuple[bytes, bytes] | None = None) -> Reply:
+    def send(self, action: Send) -> Reply:
+        """Answer with *action*'s command (its encoded parts when compiled), state signed."""
+        command, parts = action.command, action.parts
         callid = self.callback.callid
         command_id = self.callback.command_id + 1
         state = self.state
@@ -554,7 +556,7 @@ class _Run:
         return _filled(Reply, {"answer": answer, "trace": self.trace(), "rendered": body})
 
 
-_HANGUP: Final = (wire.hangup(), wire.command_parts(wire.hangup()))
+_HANGUP: Final = Send(wire.hangup(), wire.command_parts(wire.hangup()))
 
 
 def _where(state: Mapping[str, Any]) -> str | None:
@@ -624,7 +626,7 @@ def _step(
     run = _Run(root, config, callback, now, state, user)
     node_id = state.get("n")
     if not node_id or state.get("x"):  # the flow ended, or the fallback prompt played
-        return run.send(*_HANGUP)
+        return run.send(_HANGUP)
     flow_name = state.get("f")
     if flow_name and flow_name not in root.subflows:
         return run.drive(Fail(f"unknown subflow {flow_name!r} in the call state"))
@@ -633,7 +635,7 @@ def _step(
         return run.drive(Fail(f"unknown node {run.qualified()!r} in the call state"))
     kind = REGISTRY.get(node.kind)
     if callback.command == "hangup" and kind is not None and kind.ends_call:
-        return run.send(*_HANGUP)  # still live after our hangup: ask again
+        return run.send(_HANGUP)  # still live after our hangup: ask again
     result = _filled(
         CommandResult,
         {
@@ -695,7 +697,7 @@ def _last_resort(
     except Exception:  # not even that: hang up with nothing but the state
         run.variables = {}
         run.state = {"v": program.version, "x": 1, "n": None}
-        return run.send(*_HANGUP)
+        return run.send(_HANGUP)
 
 
 def _ended_trace(program: Program, callback: wire.Callback, config: EngineConfig) -> Trace:
