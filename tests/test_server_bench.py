@@ -39,6 +39,8 @@ def test_server_benchmark_quick_mode_prints_one_json_object():
     ):
         assert isinstance(data[key], int | float), key
         assert data[key] > 0, key
+    low, median, high = data["ratio_quartiles"]
+    assert low <= median <= high
     assert data["flow_nodes"] == 10
     # every answer from the flow server matched the engine's, byte for byte
     assert data["flow"]["requests"] > 0
