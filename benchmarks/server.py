@@ -9,7 +9,7 @@ variables of the answer before it, as CALLR echoes them; every answer from the f
 checked byte for byte against the recorded one (but for the state signature, which covers the
 call id), so a wrong answer counts as an error, not as throughput. The bare handler answers
 the same requests with a fixed command: the ceiling of this stack (Tornado + asyncio on this
-Python). Runs are short and interleaved (bare, parsing, flow, flow, parsing, bare, ...), so that
+Python). Runs are short and interleaved (bare, parsing, engine, flow, flow, engine, ...), so that
 each pair of runs meets the same machine, and ``throughput_ratio_vs_bare`` is the median of the
 per-round ratios; ``ratio_quartiles`` shows their spread (on a shared VM, two-second runs
 scattered from 0.5 to 1.08, half-second ones mostly within 0.73-0.82).
@@ -18,12 +18,17 @@ scattered from 0.5 to 1.08, half-second ones mostly within 0.73-0.82).
 reads each callback (``json.loads``) before its fixed answer: the least any real callback server
 does, so the ratio shows what flowbuilder costs beyond that (reported, no target).
 
+``engine_only_ratio_vs_bare`` is a fourth server against the bare one: a plain handler around
+nothing but the engine (``wire.parse_callback`` then ``engine.step``: no routing, auth, events or
+books), its answers checked like the flow server's. It is the floor of this design on this stack;
+``throughput_ratio_vs_engine_only`` is what the server around the engine costs.
+
 ``cpu_ratio_vs_bare`` compares the servers' CPU time per callback (from /proc): when other
 processes share the machine, throughput follows the CPU each server happens to get, while CPU
 per callback still says what a saturated server would do. ``load_generator_cpu_share`` shows the
 client is not the bottleneck.
 
-    python benchmarks/server.py            # about 50 s (28 rounds of 0.5 s per server)
+    python benchmarks/server.py            # about 55 s (24 rounds of 0.5 s per server)
     python benchmarks/server.py --quick    # a few seconds, for the test suite
 """
 
@@ -48,6 +53,7 @@ SECRET = b"benchmark-secret-0123456789abcdef"
 APP = "4346423A"
 CALLID_MARK = 987654321987
 BARE_ANSWER = b'{"command":"hangup","command_id":1,"params":{},"variables":{}}'
+CHECKED = ("flow", "engine_only")  # servers whose answers must match the recorded ones
 SCRIPTS: list[dict[str, Any]] = [
     {"presses": ["1"]},  # sales: dial, answered
     {"presses": ["2"]},  # support: voicemail
@@ -131,8 +137,6 @@ def parsing_server(conn: Connection) -> None:
 
 
 def _fixed_answer_server(conn: Connection, *, parse: bool) -> None:
-    _pin(0)
-    import tornado.httpserver
     import tornado.web
 
     class Bare(tornado.web.RequestHandler):
@@ -142,8 +146,41 @@ def _fixed_answer_server(conn: Connection, *, parse: bool) -> None:
             self.set_header("Content-Type", "application/json")
             self.write(BARE_ANSWER)
 
+    _plain_server(conn, Bare)
+
+
+def engine_only_server(conn: Connection) -> None:
+    """A plain handler around the engine alone: what flowbuilder's server adds to it shows as
+    ``throughput_ratio_vs_engine_only``."""
+    import tornado.web
+
+    from flowbuilder import engine
+    from flowbuilder.callr import wire
+    from flowbuilder.compiler import compile
+
+    program = compile(ivr())
+    config = engine.EngineConfig(secret=SECRET)
+
+    class EngineOnly(tornado.web.RequestHandler):
+        def post(self) -> None:
+            callback = wire.parse_callback(self.request.body)
+            reply = engine.step(program, callback, config=config, now=time.time())
+            assert isinstance(reply, engine.Reply)  # this IVR has no effects
+            if reply.body:
+                self.set_header("Content-Type", "application/json")
+                self.write(reply.body)
+
+    _plain_server(conn, EngineOnly)
+
+
+def _plain_server(conn: Connection, handler: type[Any]) -> None:
+    """Serve *handler* on every path with a plain Tornado application until told to stop."""
+    _pin(0)
+    import tornado.httpserver
+    import tornado.web
+
     async def main() -> None:
-        app = tornado.web.Application([(r"/.*", Bare)], log_function=lambda handler: None)
+        app = tornado.web.Application([(r"/.*", handler)], log_function=lambda handler: None)
         server = tornado.httpserver.HTTPServer(app)
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
         server.add_sockets(sockets)
@@ -293,13 +330,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rounds", type=int, default=None)
     args = parser.parse_args(argv)
     seconds = args.seconds or (0.4 if args.quick else 0.5)
-    rounds = args.rounds or (1 if args.quick else 28)
+    rounds = args.rounds or (1 if args.quick else 24)
     calls = record_calls()
     ctx = multiprocessing.get_context("spawn")
     servers: dict[str, tuple[Any, Connection, int]] = {}
     targets: dict[str, Callable[[Connection], None]] = {
         "bare": bare_server,
         "parsing_bare": parsing_server,
+        "engine_only": engine_only_server,
         "flow": flow_server,
     }
     try:
@@ -321,7 +359,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 calls,
                 connections=args.connections,
                 seconds=min(1.0, seconds),
-                check=mode == "flow",
+                check=mode in CHECKED,
                 base_callid=callid,
             )
             callid += 10**8
@@ -336,7 +374,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         calls,
                         connections=args.connections,
                         seconds=seconds,
-                        check=mode == "flow",
+                        check=mode in CHECKED,
                         base_callid=callid,
                     )
                 )
@@ -368,12 +406,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "load_generator_cpu_share": round(sum(p.client_cpu_s for p in phases) / wall, 2),
         }
 
-    def median_ratio(baseline: str) -> float:
-        pairs = zip(results["flow"], results[baseline], strict=True)
+    def median_ratio(baseline: str, mode: str = "flow") -> float:
+        pairs = zip(results[mode], results[baseline], strict=True)
         return round(statistics.median(f.per_s / b.per_s for f, b in pairs), 3)
 
     ratios = [f.per_s / b.per_s for f, b in zip(results["flow"], results["bare"], strict=True)]
     flow, bare, parsing = summary("flow"), summary("bare"), summary("parsing_bare")
+    engine_only = summary("engine_only")
     import tornado
 
     out = {
@@ -398,9 +437,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "cpu_ratio_vs_parsing_bare": round(
             parsing["server_cpu_us_per_callback"] / flow["server_cpu_us_per_callback"], 3
         ),
+        # the floor of this design: the engine alone behind a plain handler (no target)
+        "engine_only_ratio_vs_bare": median_ratio("bare", "engine_only"),
+        "throughput_ratio_vs_engine_only": median_ratio("engine_only"),
         "flow": flow,
         "bare": bare,
         "parsing_bare": parsing,
+        "engine_only": engine_only,
         "flow_nodes": len(ivr()),
         "callbacks_per_call": [len(c) for c in calls],
         "connections": args.connections,
