@@ -30,8 +30,23 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
-	$(BIN)/python -m pytest
+# The Mermaid export is rendered by the real mermaid.js in a browser test: the one file it needs
+# comes from the npm package's tarball (no dependencies, no node_modules). Without npm the test
+# is skipped and says why; MERMAID_JS set by hand wins.
+MERMAID_VERSION := 11.17.2
+MERMAID_DIR := $(VENV)/mermaid-$(MERMAID_VERSION)
+MERMAID_FILE := $(MERMAID_DIR)/package/dist/mermaid.min.js
+
+$(MERMAID_FILE): | $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p $(MERMAID_DIR) && cd $(MERMAID_DIR) && \
+	  npm pack --silent mermaid@$(MERMAID_VERSION) >/dev/null && \
+	  tar -xzf mermaid-$(MERMAID_VERSION).tgz package/dist/mermaid.min.js && \
+	  rm mermaid-$(MERMAID_VERSION).tgz; \
+	else echo "npm not found: the Mermaid render test will be skipped"; fi
+
+pytest: $(STAMP) $(MERMAID_FILE)
+	MERMAID_JS="$${MERMAID_JS:-$$(realpath -e $(MERMAID_FILE) 2>/dev/null)}" $(BIN)/python -m pytest
 
 test: lint types pytest
 

@@ -101,7 +101,7 @@ MERMAID_JS = os.environ.get("MERMAID_JS", "")
 @pytest.mark.browser
 @pytest.mark.skipif(
     not Path(MERMAID_JS or "/nonexistent").is_file(),
-    reason="set MERMAID_JS to mermaid.min.js (npm package mermaid) to render charts for real",
+    reason="no mermaid.min.js: run `make test` with npm installed, or set MERMAID_JS to it",
 )
 def test_renders_in_mermaid_with_labels_intact() -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
