@@ -94,12 +94,12 @@ class CallbackHandler(RequestHandler):
         router.in_flight += 1
         self._counted = True
 
-    def _body(self) -> bytes | None:
-        """The request body; None when it is over the limit (see :meth:`_size`)."""
-        return self.request.body  # routed here only when its Content-Length is within it
+    def _body(self) -> bytes:
+        return self.request.body
 
-    def _size(self) -> int:
-        return len(self.request.body)
+    def _oversize(self) -> int | None:
+        """The size of a body over the limit, else None: routed here, it declared one within."""
+        return None
 
     # -- the request --------------------------------------------------------------------------
 
@@ -145,13 +145,12 @@ class CallbackHandler(RequestHandler):
             got = self.request.headers.get("Content-Type") or "none"
             self._refuse(415, f"Content-Type must be application/json, got {got}")
             return None
-        body = self._body()
-        if body is None:
-            size = self._size()
+        size = self._oversize()
+        if size is not None:
             self._refuse(413, f"body is {size} bytes; the limit is {router.max_body_bytes}")
             return None
         try:
-            callback = wire.parse_callback(body)
+            callback = wire.parse_callback(self._body())
         except CallbackError as exc:
             self._refuse(exc.status, str(exc))
             return None
@@ -375,13 +374,11 @@ class StreamedCallbackHandler(CallbackHandler):
         if self._received <= self.router.max_body_bytes:  # past the limit: read and dropped
             self._chunks.append(chunk)
 
-    def _body(self) -> bytes | None:
-        if self._received > self.router.max_body_bytes:
-            return None
+    def _body(self) -> bytes:
         return b"".join(self._chunks)
 
-    def _size(self) -> int:
-        return self._received
+    def _oversize(self) -> int | None:
+        return self._received if self._received > self.router.max_body_bytes else None
 
 
 class DeclaredBodyFits(Matcher):
