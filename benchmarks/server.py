@@ -1,6 +1,6 @@
 """Callback server throughput: a compiled 10-node IVR against a bare Tornado handler.
 
-Prints ONE JSON object. Both servers run in their own processes, the load generator in this one:
+Prints ONE JSON object. The servers run in their own processes, the load generator in this one:
 a raw asyncio HTTP/1.1 client with N keep-alive connections, each playing CALLR for one call after
 another (``FB_BENCH_PIN=1`` pins the servers and the load generator to different CPUs). The calls
 are recorded once through the engine with the server's secret (the exact bodies CALLR would post:
@@ -8,27 +8,33 @@ are recorded once through the engine with the server's secret (the exact bodies 
 variables of the answer before it, as CALLR echoes them; every answer from the flow server is
 checked byte for byte against the recorded one (but for the state signature, which covers the
 call id), so a wrong answer counts as an error, not as throughput. The bare handler answers
-the same requests with a fixed command: the ceiling of this stack (Tornado + asyncio on this
-Python). Runs are short and interleaved (bare, parsing, engine, flow, flow, engine, ...), so that
-each pair of runs meets the same machine, and ``throughput_ratio_vs_bare`` is the median of the
-per-round ratios; ``ratio_quartiles`` shows their spread (on a shared VM, two-second runs
-scattered from 0.5 to 1.08, half-second ones mostly within 0.73-0.82).
+the same requests with a fixed command: the ceiling of a handler as Tornado serves it (Tornado +
+asyncio on this Python). Runs are short and interleaved (bare, ..., flow, then flow, ..., bare),
+so that each pair of runs meets the same machine, and ``throughput_ratio_vs_bare`` is the median
+of the per-round ratios; ``ratio_quartiles`` shows their spread (on a shared VM, two-second runs
+scattered about twice as widely as half-second ones).
 
 ``throughput_ratio_vs_parsing_bare`` is the same against a third server, the bare handler that
 reads each callback (``json.loads``) before its fixed answer: the least any real callback server
 does, so the ratio shows what flowbuilder costs beyond that (reported, no target).
 
-``engine_only_ratio_vs_bare`` is a fourth server against the bare one: a plain handler around
-nothing but the engine (``wire.parse_callback`` then ``engine.step``: no routing, auth, events or
-books), its answers checked like the flow server's. It is the floor of this design on this stack;
-``throughput_ratio_vs_engine_only`` is what the server around the engine costs.
+flowbuilder runs its handler inline when it answers without waiting (``server.eager``), where
+Tornado gives every request a Task; ``throughput_ratio_vs_eager_bare`` is flowbuilder against a
+fourth server, the bare handler run the same way: what flowbuilder's own code costs on an equal
+footing (reported, no target).
+
+``engine_only_ratio_vs_bare`` is a fifth server against the bare one: a handler around nothing
+but the engine (``wire.parse_callback`` then ``engine.step``: no routing, auth, events or books),
+run inline like flowbuilder's, its answers checked like the flow server's. It is the floor of
+this design on this stack; ``throughput_ratio_vs_engine_only`` is what the server around the
+engine costs.
 
 ``cpu_ratio_vs_bare`` compares the servers' CPU time per callback (from /proc): when other
 processes share the machine, throughput follows the CPU each server happens to get, while CPU
 per callback still says what a saturated server would do. ``load_generator_cpu_share`` shows the
 client is not the bottleneck.
 
-    python benchmarks/server.py            # about 55 s (24 rounds of 0.5 s per server)
+    python benchmarks/server.py            # about 70 s (24 rounds of 0.5 s per server)
     python benchmarks/server.py --quick    # a few seconds, for the test suite
 """
 
@@ -136,7 +142,12 @@ def parsing_server(conn: Connection) -> None:
     _fixed_answer_server(conn, parse=True)
 
 
-def _fixed_answer_server(conn: Connection, *, parse: bool) -> None:
+def eager_bare_server(conn: Connection) -> None:
+    """The bare handler run inline, as flowbuilder runs its own (``server.eager``)."""
+    _fixed_answer_server(conn, parse=False, eager=True)
+
+
+def _fixed_answer_server(conn: Connection, *, parse: bool, eager: bool = False) -> None:
     import tornado.web
 
     class Bare(tornado.web.RequestHandler):
@@ -146,12 +157,12 @@ def _fixed_answer_server(conn: Connection, *, parse: bool) -> None:
             self.set_header("Content-Type", "application/json")
             self.write(BARE_ANSWER)
 
-    _plain_server(conn, Bare)
+    _plain_server(conn, Bare, eager=eager)
 
 
 def engine_only_server(conn: Connection) -> None:
-    """A plain handler around the engine alone: what flowbuilder's server adds to it shows as
-    ``throughput_ratio_vs_engine_only``."""
+    """A handler around the engine alone, run inline as flowbuilder's is: what flowbuilder's
+    server adds to it shows as ``throughput_ratio_vs_engine_only``."""
     import tornado.web
 
     from flowbuilder import engine
@@ -170,17 +181,21 @@ def engine_only_server(conn: Connection) -> None:
                 self.set_header("Content-Type", "application/json")
                 self.write(reply.body)
 
-    _plain_server(conn, EngineOnly)
+    _plain_server(conn, EngineOnly, eager=True)
 
 
-def _plain_server(conn: Connection, handler: type[Any]) -> None:
-    """Serve *handler* on every path with a plain Tornado application until told to stop."""
+def _plain_server(conn: Connection, handler: type[Any], *, eager: bool = False) -> None:
+    """Serve *handler* on every path until told to stop: with a plain Tornado application, or
+    with flowbuilder's, which runs handlers inline until they wait."""
     _pin(0)
     import tornado.httpserver
     import tornado.web
 
+    from flowbuilder.server.eager import EagerApplication
+
     async def main() -> None:
-        app = tornado.web.Application([(r"/.*", handler)], log_function=lambda handler: None)
+        kind = EagerApplication if eager else tornado.web.Application
+        app = kind([(r"/.*", handler)], log_function=lambda handler: None)
         server = tornado.httpserver.HTTPServer(app)
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
         server.add_sockets(sockets)
@@ -337,6 +352,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     targets: dict[str, Callable[[Connection], None]] = {
         "bare": bare_server,
         "parsing_bare": parsing_server,
+        "eager_bare": eager_bare_server,
         "engine_only": engine_only_server,
         "flow": flow_server,
     }
@@ -412,7 +428,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     ratios = [f.per_s / b.per_s for f, b in zip(results["flow"], results["bare"], strict=True)]
     flow, bare, parsing = summary("flow"), summary("bare"), summary("parsing_bare")
-    engine_only = summary("engine_only")
+    engine_only, eager_bare = summary("engine_only"), summary("eager_bare")
     import tornado
 
     out = {
@@ -437,12 +453,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "cpu_ratio_vs_parsing_bare": round(
             parsing["server_cpu_us_per_callback"] / flow["server_cpu_us_per_callback"], 3
         ),
-        # the floor of this design: the engine alone behind a plain handler (no target)
+        # flowbuilder's code alone: the bare handler run inline as flowbuilder's is (no target)
+        "throughput_ratio_vs_eager_bare": median_ratio("eager_bare"),
+        "cpu_ratio_vs_eager_bare": round(
+            eager_bare["server_cpu_us_per_callback"] / flow["server_cpu_us_per_callback"], 3
+        ),
+        # the floor of this design: the engine alone behind a handler run inline (no target)
         "engine_only_ratio_vs_bare": median_ratio("bare", "engine_only"),
         "throughput_ratio_vs_engine_only": median_ratio("engine_only"),
         "flow": flow,
         "bare": bare,
         "parsing_bare": parsing,
+        "eager_bare": eager_bare,
         "engine_only": engine_only,
         "flow_nodes": len(ivr()),
         "callbacks_per_call": [len(c) for c in calls],

@@ -30,6 +30,7 @@ from flowbuilder import effect_runner, engine
 from flowbuilder.callr import wire
 from flowbuilder.effects import Effect, EffectResult, HttpRequest
 from flowbuilder.errors import CallbackError
+from flowbuilder.server.eager import EagerApplication
 from flowbuilder.server.events import Event
 from flowbuilder.server.routing import Deployment, Router
 
@@ -119,7 +120,8 @@ class CallbackHandler(RequestHandler):
                 versions=deployment.versions,
             )
             if isinstance(outcome, engine.EffectNeeded):
-                return self._with_effects(deployment, callback, outcome)
+                # a task of its own: this runs inline in the connection's task (server.eager)
+                return asyncio.ensure_future(self._with_effects(deployment, callback, outcome))
             self._reply(deployment, callback, outcome, ())
         except Exception as exc:
             self._bug(deployment, callback, exc)
@@ -400,9 +402,10 @@ def _no_access_log(handler: RequestHandler) -> None:
 
 
 def make_app(router: Router) -> Application:
-    """The Tornado application: every path goes to the handler, which routes by path and app."""
+    """The Tornado application: every path goes to the handler, which routes by path and app.
+    Callbacks the engine answers at once are answered inline, without a Task each (eager)."""
     kwargs = {"router": router}
-    return Application(
+    return EagerApplication(
         [
             Rule(DeclaredBodyFits(router), CallbackHandler, kwargs),
             Rule(AnyMatches(), StreamedCallbackHandler, kwargs),
