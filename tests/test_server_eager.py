@@ -4,6 +4,7 @@ connection's own task; handlers that wait, fail, stream or run in debug mode beh
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,6 +32,20 @@ class Inline(tornado.web.RequestHandler):
     def post(self) -> None:
         self.seen.append(asyncio.current_task())
         self.write({"echo": self.request.body.decode()})
+
+
+REQUEST: contextvars.ContextVar[str] = contextvars.ContextVar("request", default="unset")
+
+
+class Contextual(tornado.web.RequestHandler):
+    """Sets a context variable, waits or not, and says what it saw before and after."""
+
+    async def post(self) -> None:
+        before = REQUEST.get()
+        REQUEST.set(self.request.body.decode())
+        if self.get_query_argument("wait", ""):
+            await asyncio.sleep(0)
+        self.write(f"{before} {REQUEST.get()}")
 
 
 class Waits(tornado.web.RequestHandler):
@@ -86,6 +101,7 @@ def application(**settings: Any) -> tuple[eager.EagerApplication, list[asyncio.T
         [
             (r"/inline", Inline, {"seen": seen}),
             (r"/waits", Waits),
+            (r"/contextual", Contextual),
             (r"/fails-after-waiting", FailsAfterWaiting),
             (r"/fails", Fails),
             (r"/streamed", Streamed),
@@ -129,6 +145,19 @@ def test_tornados_way_gives_each_request_a_task():
 
     run(app, exchange)
     assert len({id(task) for task in seen}) == 3
+
+
+def test_each_request_has_its_own_context_as_in_a_task():
+    app, _ = application()
+
+    async def exchange(client: httpx.AsyncClient) -> list[str]:
+        sent = [("a", ""), ("b", "1"), ("c", "")]  # one connection: nothing may leak
+        return [
+            (await client.post("/contextual", params={"wait": wait}, content=body)).text
+            for body, wait in sent
+        ]
+
+    assert run(app, exchange) == ["unset a", "unset b", "unset c"]
 
 
 def test_handlers_that_wait_finish_in_a_task_of_their_own_concurrently():

@@ -11,7 +11,8 @@ It leans on two Tornado internals stable since 4.x: ``web._HandlerDelegate`` and
 ``RequestHandler._execute``. :data:`SUPPORTED` checks them at import; without them the
 application behaves exactly like ``tornado.web.Application``, only slower.
 
-The coroutine's first steps run in the connection's task, so code that binds to
+Each request runs in a copy of the context, as in a Task of its own. But its first steps run in
+the connection's task, so code that binds to
 ``asyncio.current_task()`` before its first ``await`` (``asyncio.timeout``, anyio cancel scopes)
 must run in a task of its own: the callback handler starts its effects with ``ensure_future``.
 """
@@ -19,6 +20,7 @@ must run in a task of its own: the callback handler starts its effects with ``en
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 from collections.abc import Awaitable, Coroutine, Generator
 from typing import Any, Final
@@ -82,8 +84,9 @@ class _EagerDelegate(_Delegate):  # type: ignore[misc]
         )
         transforms = [t(request) for t in self.application.transforms]
         coroutine = handler._execute(transforms, *self.path_args, **self.path_kwargs)
+        context = contextvars.copy_context()  # as a Task would: the request's own context
         try:
-            first = coroutine.send(None)
+            first = context.run(coroutine.send, None)
         except StopIteration:  # answered inline: the common case
             return None
         except Exception:  # _execute catches everything; should it not, fail visibly
@@ -91,7 +94,9 @@ class _EagerDelegate(_Delegate):  # type: ignore[misc]
             if request.connection is not None and not handler._finished:
                 request.connection.close()  # type: ignore[attr-defined]
             return None
-        task = asyncio.ensure_future(_go_on(_Suspended(coroutine, first)))
+        task = asyncio.get_running_loop().create_task(
+            _go_on(_Suspended(coroutine, first)), context=context
+        )
         task.add_done_callback(_log_failure)
         return None
 
