@@ -370,9 +370,7 @@ def _check_subflows(flow: Flow, library: Mapping[str, Flow]) -> Iterator[Issue]:
     return visit(flow, "", (flow.name,))
 
 
-def validate_one(
-    flow: Flow, library: Mapping[str, Flow], *, returns: bool = False
-) -> list[Issue]:
+def validate_one(flow: Flow, library: Mapping[str, Flow], *, returns: bool = False) -> list[Issue]:
     """*flow*'s own issues, its subflow nodes resolved in *library* (no recursion into them).
     *returns*: *flow* runs as a subflow, so an outcome left unconnected returns to its caller."""
     return list(_all_checks(_Graph.of(flow, returns=returns), library))
