@@ -24,7 +24,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
+
+import msgspec
 
 from flowbuilder._subscribers import Subscribers
 
@@ -33,9 +35,12 @@ logger = logging.getLogger("flowbuilder.server")
 Subscriber = Callable[["Event"], object]
 
 
-class Event(NamedTuple):
-    """One request the callback server answered (immutable: a named tuple, cheap to make on
-    every request and safe to hand to another thread).
+class Event(msgspec.Struct, frozen=True, gc=False):
+    """One request the callback server answered (immutable, so safe to hand to another thread).
+
+    Never tracked by the garbage collector (``gc=False``): it holds only text, numbers and tuples
+    of text, so it cannot be part of a cycle, and the thousands kept in the log would otherwise
+    make every full collection walk them all.
 
     ``command``/``command_result``/``command_error`` are what CALLR reported about the previous
     command (``command`` is ``""`` on a call's first POST); ``answered`` is the command sent back
@@ -70,7 +75,7 @@ class Event(NamedTuple):
         return self.status == 200 and self.error is None
 
     def to_json(self) -> dict[str, Any]:
-        data = self._asdict()
+        data = msgspec.structs.asdict(self)
         data["path"] = list(self.path)
         data["effects"] = list(self.effects)
         return data
