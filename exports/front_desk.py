@@ -74,7 +74,12 @@ FLOW: dict[str, Any] = {
     "name": "front_desk",
     "description": "Put callers through in business hours, voicemail otherwise.",
     "entry": "hours",
-    "settings": {"on_error": None, "timezone": "Europe/Paris", "voice": "TTS_EN-GB_SERENA"},
+    "settings": {
+        "allow_private_network": False,
+        "on_error": None,
+        "timezone": "Europe/Paris",
+        "voice": "TTS_EN-GB_SERENA",
+    },
     "nodes": {
         "bye": {
             "kind": "play",
@@ -182,9 +187,10 @@ def make_app(**options: Any) -> Any:
 def main(argv: list[str] | None = None) -> None:
     """Serve the flow until Ctrl-C: ``python THIS_FILE.py --port 8080``.
 
-    Options: --host, --port, --path, --app, --public-url, --json, and --login, --password,
-    --secret (better from the environment: FLOWBUILDER_LOGIN, FLOWBUILDER_PASSWORD,
-    FLOWBUILDER_SECRET). ``--help`` lists them all.
+    Options: --host, --port, --path, --app, --public-url, --json, --allow MODULE (python
+    nodes may call functions from MODULE only), and --login, --password, --secret (better from
+    the environment: FLOWBUILDER_LOGIN, FLOWBUILDER_PASSWORD, FLOWBUILDER_SECRET). ``--help``
+    lists them all.
     """
     from flowbuilder.server import main as serve_main
 

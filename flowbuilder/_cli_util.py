@@ -6,6 +6,7 @@ command, even ``--help``, loads it.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import signal
@@ -19,6 +20,17 @@ class _Reported(Protocol):
 
 
 R = TypeVar("R", bound=_Reported)
+
+
+def add_allow_argument(parser: argparse.ArgumentParser) -> None:
+    """``--allow MODULE``: what every command that runs or validates a flow takes."""
+    parser.add_argument(
+        "--allow",
+        action="append",
+        metavar="MODULE",
+        help="let the flow's python nodes call functions from MODULE (and its submodules); "
+        "repeat for more; also env FLOWBUILDER_ALLOW. Nothing else is imported",
+    )
 
 
 def line_printer(out: TextIO, as_json: bool, text: Callable[[R], str]) -> Callable[[R], None]:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from flowbuilder._cli_util import add_allow_argument
 from flowbuilder.errors import ExportError, FlowbuilderError, FlowError, ScenarioError
 from flowbuilder.sandbox.command import add_arguments as add_sandbox_arguments
 from flowbuilder.server.command import add_arguments as add_serve_arguments
@@ -48,11 +49,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 # -- flows: export, validate, diff, simulate, test ---------------------------------------------
 
 
-def _load_flow(path: str) -> Flow:
-    """A saved .json flow or a .py module; any problem is one FlowbuilderError line."""
+def _load_flow(path: str, allow: list[str] | None = None) -> Flow:
+    """A saved .json flow or a .py module; any problem is one FlowbuilderError line. Its python
+    nodes may call functions from the modules in *allow* only (``--allow``)."""
     from flowbuilder.export import load
 
-    return load(path)
+    return load(path, allow=allow)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -82,7 +84,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from flowbuilder.validate import validate
 
-    flow = _load_flow(args.flow)
+    flow = _load_flow(args.flow, args.allow)
     issues = validate(flow)
     if args.json:
         print(json.dumps([i.to_json() for i in issues], indent=2, ensure_ascii=False))
@@ -124,7 +126,7 @@ def _script(args: argparse.Namespace) -> Script:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from flowbuilder.simulate import simulate
 
-    flow = _load_flow(args.flow)
+    flow = _load_flow(args.flow, args.allow)
     transcript = simulate(
         flow,
         _script(args),
@@ -139,7 +141,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_test(args: argparse.Namespace) -> int:
     from flowbuilder import scenarios
 
-    flow = _load_flow(args.flow)
+    flow = _load_flow(args.flow, args.allow)
     cases = scenarios.load(args.scenarios)
     if args.k:
         cases = [c for c in cases if args.k in c.name]
@@ -175,6 +177,7 @@ def _add_flow_commands(sub: Any) -> None:
     )
     check.add_argument("flow", metavar="FLOW", help=flow_help)
     check.add_argument("--json", action="store_true", help="print the issues as JSON")
+    add_allow_argument(check)
     check.set_defaults(func=_cmd_validate)
 
     diff = sub.add_parser(
@@ -215,6 +218,7 @@ def _add_flow_commands(sub: Any) -> None:
     sim.add_argument("--number", default="+33912345678", help="the number called")
     sim.add_argument("--outbound", action="store_true", help="an outbound call to --number")
     sim.add_argument("--json", action="store_true", help="print the transcript as JSON")
+    add_allow_argument(sim)
     sim.set_defaults(func=_cmd_simulate)
 
     test = sub.add_parser(
@@ -226,6 +230,7 @@ def _add_flow_commands(sub: Any) -> None:
     test.add_argument("flow", metavar="FLOW", help=flow_help)
     test.add_argument("scenarios", metavar="SCENARIOS", help="a scenarios file (.json)")
     test.add_argument("-k", metavar="TEXT", help="only scenarios whose name contains TEXT")
+    add_allow_argument(test)
     test.set_defaults(func=_cmd_test)
 
 

@@ -406,6 +406,8 @@ class _Run:
                 voice=settings.get("voice") or DEFAULT_VOICE,
                 now=self.now,
                 timezone=settings.get("timezone") or "UTC",
+                settings=settings,
+                trust=self.root.trust,
             )
         else:
             ctx.variables = self.variables

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ import networkx as nx
 import flowbuilder.nodes  # noqa: F401  (registers every kind)
 from flowbuilder.errors import FlowError, NodeConfigError, UnknownNodeKindError
 from flowbuilder.nodes._base import DEFAULT_VOICE, NodeKind, get_kind
+from flowbuilder.trust import TRUSTED, Trust
 
 SCHEMA_VERSION = 1
 NODE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
@@ -36,6 +37,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "voice": DEFAULT_VOICE,
     "timezone": "UTC",
     "on_error": None,
+    "allow_private_network": False,  # http_request may reach loopback and private addresses
 }
 
 Listener = Callable[["FlowChange"], None]
@@ -82,6 +84,10 @@ class Flow:
             },
         )
         self._listeners: list[Listener] = []
+        #: Which Python functions its python nodes may call (:mod:`flowbuilder.trust`): a flow
+        #: built in code is trusted; one read from a file gets the operator's allow list. Never
+        #: saved: a file cannot grant itself trust.
+        self.trust: Trust = TRUSTED
 
     # -- properties -------------------------------------------------------------------------
 
@@ -381,14 +387,35 @@ class Flow:
         return path
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "flow") -> Flow:
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        source: str = "flow",
+        allow: str | Iterable[str] | None = None,
+    ) -> Flow:
         """Load plain data (as from :meth:`to_dict`).
+
+        Data is not code: the flow's python nodes may call functions only from the modules in
+        *allow*, ``FLOWBUILDER_ALLOW`` and :data:`flowbuilder.trust.DEFAULT_ALLOWED`
+        (:attr:`trust`); a name that can never be allowed raises FlowError.
 
         Values out of bounds, unknown kinds and odd node ids are kept as written, for
         :func:`~flowbuilder.validate.validate` to report with the rest; a structurally broken
         document (wrong schema, edges to unknown nodes, an outcome connected twice...) raises
         one FlowError saying where.
         """
+        try:
+            trust = Trust.for_file(source, allow)
+        except ValueError as exc:
+            raise FlowError(f"{source}: {exc}") from None
+        flow = cls._from_data(data, source)
+        flow.trust = trust
+        return flow
+
+    @classmethod
+    def _from_data(cls, data: Mapping[str, Any], source: str) -> Flow:
+        """:meth:`from_dict` without deciding its trust (a trusted flow's copy keeps its own)."""
         if not isinstance(data, Mapping):
             raise _load_error(source, f"a flow must be a JSON object, got {type(data).__name__}")
         schema = data.get("schema")
@@ -484,24 +511,32 @@ class Flow:
         return flow
 
     @classmethod
-    def from_json(cls, text: str | bytes, *, source: str = "flow") -> Flow:
+    def from_json(
+        cls,
+        text: str | bytes,
+        *,
+        source: str = "flow",
+        allow: str | Iterable[str] | None = None,
+    ) -> Flow:
+        """Load a flow saved as JSON text; *allow* as in :meth:`from_dict`."""
         try:
             data = json.loads(text)
         except ValueError as exc:
             raise FlowError(f"{source}: not valid JSON: {exc}") from None
         except RecursionError:
             raise FlowError(f"{source}: not valid JSON: nested too deeply") from None
-        return cls.from_dict(data, source=source)
+        return cls.from_dict(data, source=source, allow=allow)
 
     @classmethod
-    def load(cls, path: str | Path) -> Flow:
-        """Load a saved JSON flow."""
+    def load(cls, path: str | Path, *, allow: str | Iterable[str] | None = None) -> Flow:
+        """Load a saved JSON flow. Its python nodes may call functions only from the modules in
+        *allow* (and ``FLOWBUILDER_ALLOW``): see :mod:`flowbuilder.trust`."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise FlowError(f"{path}: cannot read: {exc.strerror}") from None
-        return cls.from_json(text, source=str(path))
+        return cls.from_json(text, source=str(path), allow=allow)
 
     @classmethod
     def from_module(cls, path: str | Path) -> Flow:
@@ -527,12 +562,15 @@ class Flow:
         return mimebundle(self, include=include, exclude=exclude)
 
     def copy(self) -> Flow:
-        return Flow.from_dict(self.to_dict())
+        """An independent copy, with the same :attr:`trust`."""
+        other = Flow._from_data(self.to_dict(), "flow")
+        other.trust = self.trust
+        return other
 
     def restore(self, data: Mapping[str, Any]) -> Flow:
         """Replace this flow's content with *data* (as from ``to_dict``), in place: the object
         others hold stays the same (the editor's undo). Listeners see one ``replace`` change."""
-        other = Flow.from_dict(data)
+        other = Flow._from_data(data, "flow")
         self.graph.clear()
         self.graph.graph.update(other.graph.graph)
         self.graph.add_nodes_from(other.graph.nodes(data=True))

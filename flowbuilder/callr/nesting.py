@@ -5,7 +5,7 @@ ends in a ``RecursionError`` (or, past a decoder's own limit, a vague error) aft
 :func:`too_deep` says so first, and costs two ``bytes.count`` calls for an ordinary body: JSON
 with fewer brackets in all than the limit cannot nest deeper than it.
 
->>> too_deep(b'{"a": [1, {"b": "[[[[[["}]}', 2), too_deep(b'[[[]]]', 2)
+>>> too_deep(b'{"a": [1, {"b": "[[[[[["}]}', 3), too_deep(b'[[[]]]', 2)
 (False, True)
 >>> nesting_depth(b'{"a": "\\\\\\"[[", "b": [[]]}')
 3

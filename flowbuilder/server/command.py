@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from flowbuilder._cli_util import line_printer, until_interrupted
+from flowbuilder._cli_util import add_allow_argument, line_printer, until_interrupted
 from flowbuilder.errors import FlowbuilderError
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, flow_argument: bool = True
     parser.add_argument(
         "--json", action="store_true", help="print each event as a JSON line instead of text"
     )
+    add_allow_argument(parser)
 
 
 def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = None) -> int:
@@ -76,6 +77,7 @@ def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = 
             app=args.app,
             public_url=args.public_url,
             name="cli",
+            allow=args.allow,
         )
         try:
             _announce(handle, args, out)
@@ -126,7 +128,7 @@ def command(args: argparse.Namespace) -> int:
     """The ``flowbuilder serve`` subcommand: load FLOW, then :func:`run`."""
     from flowbuilder.export import load
 
-    flow = load(args.flow)
+    flow = load(args.flow, allow=args.allow)
     try:
         return run(flow, args)
     except (OSError, ValueError) as exc:  # address in use, bad options: one line
