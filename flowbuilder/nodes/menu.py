@@ -27,6 +27,7 @@ from flowbuilder.nodes._base import (
     prompt_param,
     register,
 )
+from flowbuilder.nodes._regex import Pattern, compile_pattern, pattern_problem
 
 RESERVED = ("invalid", "timeout")
 OUTCOME_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,31}\Z")
@@ -149,14 +150,14 @@ class Menu(NodeKind):
 
     def prepare(self, params: Mapping[str, Any]) -> Any:
         """(outcome, matcher) pairs, regexes compiled once."""
-        routes: list[tuple[str, str | frozenset[str] | re.Pattern[str]]] = []
+        routes: list[tuple[str, str | frozenset[str] | Pattern]] = []
         for option in params["options"]:
             if "digits" in option:
                 routes.append((option_outcome(option), str(option["digits"])))
             elif "one_of" in option:
                 routes.append((option_outcome(option), frozenset(map(str, option["one_of"]))))
             else:
-                routes.append((option_outcome(option), re.compile(option["regex"])))
+                routes.append((option_outcome(option), compile_pattern(option["regex"])))
         return tuple(routes)
 
     # run time -------------------------------------------------------------------------------
@@ -208,7 +209,7 @@ class Menu(NodeKind):
         return Send(wire.play(ctx.media(prompt, node.params["voice"])))
 
 
-def _matches(matcher: str | frozenset[str] | re.Pattern[str], digits: str) -> bool:
+def _matches(matcher: str | frozenset[str] | Pattern, digits: str) -> bool:
     if isinstance(matcher, str):
         return digits == matcher
     if isinstance(matcher, frozenset):
@@ -233,8 +234,7 @@ def _matcher_problems(option: Mapping[str, Any], matcher: str, max_digits: int) 
     else:
         if not isinstance(value, str):
             return [f"regex must be text, got {value!r}"]
-        try:
-            re.compile(value)
-        except re.error as exc:
-            return [f"regex {value!r} does not compile: {exc}"]
+        problem = pattern_problem(value)
+        if problem:
+            return [f"regex {value!r} {problem}"]
     return []
