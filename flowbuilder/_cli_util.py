@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TextIO, TypeVar
 
+from flowbuilder.hygiene import clean_json, clean_lines
+
 
 class _Reported(Protocol):
     def to_json(self) -> Any: ...
@@ -35,11 +37,15 @@ def add_allow_argument(parser: argparse.ArgumentParser) -> None:
 
 def line_printer(out: TextIO, as_json: bool, text: Callable[[R], str]) -> Callable[[R], None]:
     """A subscriber printing each item as one line: ``text(item)``, or its ``to_json()`` as
-    JSON with ``--json``. Items come from server threads: the lock keeps lines whole."""
+    JSON with ``--json``. Items come from server threads: the lock keeps lines whole. What they
+    carry is cleaned (:mod:`flowbuilder.hygiene`): no credentials, no terminal controls."""
     lock = threading.Lock()
 
     def show(item: R) -> None:
-        line = json.dumps(item.to_json(), ensure_ascii=False) if as_json else text(item)
+        if as_json:
+            line = clean_json(json.dumps(item.to_json(), ensure_ascii=False))
+        else:
+            line = clean_lines(text(item))
         with lock:
             print(line, file=out, flush=True)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowbuilder._cli_util import add_allow_argument
 from flowbuilder.errors import ExportError, FlowbuilderError, FlowError, ScenarioError
+from flowbuilder.hygiene import clean, clean_json, clean_lines
 from flowbuilder.sandbox.command import add_arguments as add_sandbox_arguments
 from flowbuilder.server.command import add_arguments as add_serve_arguments
 
@@ -39,7 +40,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     flow = support_line()
     print(f"{flow!r}")
     for issue in validate(flow):
-        print(f"  {issue}")
+        print(clean(f"  {issue}"))
     for title, script in DEMO_CALLS:
         print(f"\n## {title}")
         print(simulate(flow, script))
@@ -87,15 +88,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     flow = _load_flow(args.flow, args.allow)
     issues = validate(flow)
     if args.json:
-        print(json.dumps([i.to_json() for i in issues], indent=2, ensure_ascii=False))
+        print(clean_json(json.dumps([i.to_json() for i in issues], indent=2, ensure_ascii=False)))
     else:
         for issue in issues:
-            print(f"{args.flow}: {issue}")
+            print(clean(f"{args.flow}: {issue}"))
     errors = sum(i.severity == "error" for i in issues)
     warnings = len(issues) - errors
     if not args.json:
         counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
-        print(f"{args.flow}: {'invalid' if errors else 'valid'} ({counts})")
+        print(clean(f"{args.flow}: {'invalid' if errors else 'valid'} ({counts})"))
     return 1 if errors else 0
 
 
@@ -103,10 +104,10 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     try:
         a, b = _load_flow(args.a), _load_flow(args.b)
     except FlowbuilderError as exc:  # like diff(1): 2 means trouble, 1 means different
-        print(f"flowbuilder diff: {exc}", file=sys.stderr)
+        print(clean(f"flowbuilder diff: {exc}"), file=sys.stderr)
         return 2
     difference = a.diff(b)
-    print(difference)
+    print(difference)  # each line cleaned by FlowDiff
     return 1 if difference else 0
 
 
@@ -134,7 +135,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         number=args.number,
         direction="outbound" if args.outbound else "inbound",
     )
-    print(transcript.dumps() if args.json else transcript)
+    print(clean_json(transcript.dumps()) if args.json else transcript)
     return 0
 
 
@@ -148,7 +149,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
         if not cases:
             raise ScenarioError(f"{args.scenarios}: no scenario name contains {args.k!r}")
     results = scenarios.run(flow, cases)
-    print(scenarios.report(results))
+    print(clean_lines(scenarios.report(results)))
     return 0 if all(r.passed for r in results) else 1
 
 
@@ -276,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except FlowbuilderError as exc:
-        print(f"flowbuilder {args.command}: {exc}", file=sys.stderr)
+        print(clean(f"flowbuilder {args.command}: {exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -27,6 +27,7 @@ import networkx as nx
 
 import flowbuilder.nodes  # noqa: F401  (registers every kind)
 from flowbuilder.errors import FlowError, NodeConfigError, UnknownNodeKindError
+from flowbuilder.hygiene import clean
 from flowbuilder.nodes._base import DEFAULT_VOICE, NodeKind, get_kind
 from flowbuilder.trust import TRUSTED, Trust
 
@@ -669,7 +670,8 @@ class FlowDiff:
         lines += [f"- edge {u} --{k}--> {v}" for u, k, v in self.edges_removed]
         lines += [f"~ edge {u} --{k}--> {old} => {new}" for u, k, old, new in self.edges_changed]
         lines += [f"~ {k}: {old!r} -> {new!r}" for k, (old, new) in self.settings_changed.items()]
-        return "\n".join(lines) if lines else "no changes"
+        # one line per change: an id read from a file cannot break a line or reach the terminal
+        return "\n".join(map(clean, lines)) if lines else "no changes"
 
 
 def _load_error(

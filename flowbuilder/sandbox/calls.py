@@ -32,9 +32,10 @@ import httpx
 from flowbuilder.callr import wire
 from flowbuilder.callr.rpc import shared_ssl_context
 from flowbuilder.errors import CallbackError
+from flowbuilder.hygiene import protect
 from flowbuilder.phone import CallSetup, NextPost, Script, SimulatedCall, Transcript
 
-log = logging.getLogger("flowbuilder.sandbox")
+log = protect(logging.getLogger("flowbuilder.sandbox"))  # its lines cleaned: hygiene
 
 Clock = Literal["simulated", "real"]
 CLOCKS: Final = ("simulated", "real")

@@ -27,8 +27,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from flowbuilder._subscribers import Subscribers
+from flowbuilder.hygiene import clean, protect
 
-logger = logging.getLogger("flowbuilder.server")
+# every line the server logs is cleaned (no credentials, no terminal controls)
+logger = protect(logging.getLogger("flowbuilder.server"))
 
 Subscriber = Callable[["Event"], object]
 
@@ -76,11 +78,13 @@ class Event(NamedTuple):
         return data
 
     def __str__(self) -> str:
-        """One line, for a terminal: time, call, status, what came in, what went out."""
+        """One line, for a terminal: time, call, status, what came in, what went out. What the
+        request carried is shown with control characters escaped and URLs without credentials
+        (:func:`flowbuilder.hygiene.clean`): a caller cannot write to the terminal."""
         clock = time.strftime("%H:%M:%S", time.localtime(self.time))
         clock += f".{int(self.time * 1000) % 1000:03d}"
         if self.callid is None:
-            return f"{clock} {self.status} refused: {self.error}"
+            return clean(f"{clock} {self.status} refused: {self.error}")
         got = self.command or "(first)"
         if self.command_error:
             got += f" error={self.command_error!r}"
@@ -99,7 +103,7 @@ class Event(NamedTuple):
             line += f" | error: {self.error}"
         if self.warning:
             line += f" | warning: {self.warning}"
-        return line
+        return clean(line)
 
 
 class EventLog:

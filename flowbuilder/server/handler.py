@@ -30,6 +30,7 @@ from flowbuilder import effect_runner, engine
 from flowbuilder.callr import wire
 from flowbuilder.effects import Effect, EffectResult, HttpRequest
 from flowbuilder.errors import CallbackError
+from flowbuilder.hygiene import clean
 from flowbuilder.server.eager import EagerApplication
 from flowbuilder.server.events import Event
 from flowbuilder.server.routing import Deployment, Router
@@ -64,11 +65,13 @@ def _media_type(header: str | None) -> tuple[str, str]:
 
 
 def describe_effect(effect: Effect, result: EffectResult, elapsed_ms: float) -> str:
-    """One line for the event log; a URL's query string (often a key) is left out."""
+    """One line for the event log; a URL's credentials (``user:password@``) and query string
+    (often a key) are left out, and control characters escaped."""
     if isinstance(effect, HttpRequest):
         try:
             parts = urlsplit(effect.url)
-            where = f"{parts.scheme}://{parts.netloc}{parts.path}"
+            host = parts.netloc.rpartition("@")[2]
+            where = clean(f"{parts.scheme}://{host}{parts.path}")
         except ValueError:
             where = "(bad URL)"
         what = f"{effect.method} {where}"
