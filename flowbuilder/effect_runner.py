@@ -209,7 +209,7 @@ def _http_failure(exc: Exception) -> EffectResult:
 
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return EffectResult(timed_out=True)
-    return EffectResult(error=f"{type(exc).__name__}: {exc}")
+    return EffectResult(error=_one_line_error(exc))
 
 
 def _http_sync(effect: HttpRequest, client: httpx.Client) -> EffectResult:
@@ -262,8 +262,17 @@ async def _http_async(effect: HttpRequest, client: httpx.AsyncClient) -> EffectR
         return _http_failure(exc)
 
 
+#: An error text is cut to this: it rides in the call's variables and in the event log.
+MAX_ERROR_CHARS: Final = 300
+
+
+def _shortened(text: str) -> str:
+    text = " ".join(text[: MAX_ERROR_CHARS * 2].split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
+
+
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = _shortened(str(exc))
     if isinstance(exc, socket.gaierror):
         return f"cannot resolve the host: {text}"
     return text or type(exc).__name__
@@ -379,7 +388,7 @@ def _python_job(effect: PythonCall) -> Callable[[], EffectResult] | EffectResult
 
 
 def _one_line_error(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = _shortened(str(exc))
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -51,7 +51,10 @@ log = logging.getLogger("flowbuilder.sandbox")
 
 DEMO_LOGIN: Final = "sandbox"
 DEFAULT_CALLER: Final = "+33639980001"
-MAX_CALLS_KEPT: Final = 100_000
+#: Calls (transcripts and exchanges) kept for lookup; past it the oldest is forgotten.
+MAX_CALLS_KEPT: Final = 10_000
+#: Numbers with a callee script of their own (``set_callee``).
+MAX_CALLEES: Final = 10_000
 # Sandboxes started on a fixed port in this process: re-running a notebook cell replaces one.
 _RUNNING: weakref.WeakValueDictionary[tuple[str, int], Sandbox] = weakref.WeakValueDictionary()
 
@@ -306,8 +309,11 @@ class Sandbox:
         """How *number* behaves when ``calls.realtime`` rings it (default: answers, silent)."""
         if not E164.match(number):
             raise ValueError(f"number must be +E164, e.g. +447890123456; got {number!r}")
+        behaviour = script_of(script)
         with self._lock:
-            self.callees[number] = script_of(script)
+            if number not in self.callees and len(self.callees) >= MAX_CALLEES:
+                raise ValueError(f"the sandbox keeps scripts for {MAX_CALLEES} numbers at most")
+            self.callees[number] = behaviour
 
     def call_in(
         self,
@@ -405,11 +411,9 @@ class Sandbox:
 
     def _launch(self, call: SandboxCall) -> None:
         with self._lock:
-            if len(self._calls) >= MAX_CALLS_KEPT:  # forget the oldest finished call
-                oldest = next((c for c in self._calls.values() if c.done), None)
-                if oldest is not None:
-                    self._calls.pop(oldest.callid, None)
-                    self._by_hash.pop(oldest.request_hash or "", None)
+            while len(self._calls) >= MAX_CALLS_KEPT:  # forget the oldest call: O(1)
+                oldest = self._calls.pop(next(iter(self._calls)))
+                self._by_hash.pop(oldest.request_hash or "", None)
             self._calls[call.callid] = call
             if call.request_hash:
                 self._by_hash[call.request_hash] = call

@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from flowbuilder._subscribers import Subscribers
 from flowbuilder.hygiene import clean, protect
@@ -106,17 +106,44 @@ class Event(NamedTuple):
         return clean(line)
 
 
-class EventLog:
-    """The last ``maxlen`` events, with live subscribers (called from the server's thread)."""
+#: What the event log may hold, in (estimated) bytes, whatever the events carry.
+DEFAULT_MAX_BYTES: Final = 32 * 1024 * 1024
+# an event's fixed part: the tuple, its numbers and its short, bounded texts
+_EVENT_OVERHEAD: Final = 600
 
-    def __init__(self, maxlen: int = 10_000) -> None:
-        self._events: deque[Event] = deque(maxlen=maxlen)
+
+def event_size(event: Event) -> int:
+    """An estimate of the memory *event* holds, counting the texts that can be long."""
+    size = _EVENT_OVERHEAD + len(event.command_result) + len(event.command_error)
+    size += len(event.error or "") + len(event.warning or "") + 60 * len(event.path)
+    for effect in event.effects:
+        size += len(effect)
+    return size
+
+
+class EventLog:
+    """The last ``maxlen`` events, at most ``max_bytes`` of them (oldest dropped first), with
+    live subscribers (called from the server's thread)."""
+
+    def __init__(self, maxlen: int = 10_000, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        if maxlen < 1 or max_bytes < 1:
+            raise ValueError("an event log keeps at least one event and one byte")
+        self._events: deque[Event] = deque()
+        self._sizes: deque[int] = deque()
+        self._bytes = 0
+        self._maxlen = maxlen
+        self.max_bytes = max_bytes
         self._subscribers = Subscribers[Event](logger, "event")
         self._lock = threading.Lock()
 
     @property
     def maxlen(self) -> int:
-        return self._events.maxlen or 0
+        return self._maxlen
+
+    @property
+    def bytes(self) -> int:
+        """The estimated memory the events kept hold."""
+        return self._bytes
 
     def append(self, event: Event) -> None:
         """Keep *event* and tell the subscribers."""
@@ -126,8 +153,16 @@ class EventLog:
     def record(self, event: Event) -> None:
         """Keep *event* (the server does this before answering, so a client that got its answer
         finds the event in the log)."""
+        size = event_size(event)
         with self._lock:
-            self._events.append(event)
+            events, sizes = self._events, self._sizes
+            events.append(event)
+            sizes.append(size)
+            self._bytes += size
+            # the newest event always stays, even alone over the limit
+            while len(events) > self._maxlen or (self._bytes > self.max_bytes and len(events) > 1):
+                events.popleft()
+                self._bytes -= sizes.popleft()
 
     def publish(self, event: Event) -> None:
         """Call every subscriber with *event* (the server does this after answering)."""
@@ -150,7 +185,10 @@ class EventLog:
         return self.snapshot()[-n:]
 
     def clear(self) -> None:
-        self._events.clear()
+        with self._lock:
+            self._events.clear()
+            self._sizes.clear()
+            self._bytes = 0
 
     def to_json(self) -> list[dict[str, Any]]:
         return [e.to_json() for e in self.snapshot()]
