@@ -76,6 +76,8 @@ FLOW: dict[str, Any] = {
     "entry": "hours",
     "settings": {
         "allow_private_network": False,
+        "fallback_message": None,
+        "fallback_voice": "",
         "on_error": None,
         "timezone": "Europe/Paris",
         "voice": "TTS_EN-GB_SERENA",

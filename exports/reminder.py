@@ -64,6 +64,8 @@ FLOW: dict[str, Any] = {
     "entry": "remind",
     "settings": {
         "allow_private_network": False,
+        "fallback_message": None,
+        "fallback_voice": "",
         "on_error": None,
         "timezone": "UTC",
         "voice": "TTS_EN-GB_SERENA",

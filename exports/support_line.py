@@ -92,6 +92,8 @@ FLOW: dict[str, Any] = {
     "entry": "welcome",
     "settings": {
         "allow_private_network": False,
+        "fallback_message": None,
+        "fallback_voice": "",
         "on_error": None,
         "timezone": "UTC",
         "voice": "TTS_EN-GB_SERENA",

@@ -36,6 +36,7 @@ from flowbuilder.validate import Issue, validate
 
 if TYPE_CHECKING:
     from flowbuilder.callr.rpc import AsyncCallrClient, CallrClient
+    from flowbuilder.export import export_python, load
     from flowbuilder.sandbox.sandbox import Sandbox
     from flowbuilder.server.runner import serve
     from flowbuilder.ui import Builder
@@ -49,6 +50,8 @@ __getattr__, __dir__ = lazy_attributes(
     {
         "AsyncCallrClient": "flowbuilder.callr.rpc",
         "Builder": "flowbuilder.ui",
+        "export_python": "flowbuilder.export",
+        "load": "flowbuilder.export",
         "CallrClient": "flowbuilder.callr.rpc",
         "Sandbox": "flowbuilder.sandbox.sandbox",
         "serve": "flowbuilder.server.runner",
@@ -85,7 +88,9 @@ __all__ = [
     "Transcript",
     "UnknownNodeKindError",
     "compile",
+    "export_python",
     "kinds",
+    "load",
     "serve",
     "simulate",
     "validate",

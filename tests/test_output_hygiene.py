@@ -201,7 +201,9 @@ def test_serve_refuses_a_login_without_a_password(
 
 
 def test_an_exported_module_refuses_it_too(tmp_path: Path) -> None:
-    module = Flow("hi").add("hi", "play", prompt="Hi").export_python(tmp_path / "hi.py")
+    from flowbuilder.export import export_python
+
+    module = export_python(Flow("hi").add("hi", "play", prompt="Hi"), tmp_path / "hi.py")
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FLOWBUILDER_")}
 
     done = subprocess.run(

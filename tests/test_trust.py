@@ -298,10 +298,10 @@ def _flow_data(function: str) -> dict[str, Any]:
 
 def test_an_exported_module_is_a_file_too(project: Path) -> None:
     name = helpers_name(project)
-    module = Flow.from_dict(_flow_data(f"{name}:greet"), allow=[name]).export_python(
-        project / "exported.py"
-    )
-    from flowbuilder.export import load
+    from flowbuilder.export import export_python, load
+
+    flow = Flow.from_dict(_flow_data(f"{name}:greet"), allow=[name])
+    module = export_python(flow, project / "exported.py")
 
     assert not load(module).trust.trusted
     assert [i.field for i in validate(load(module)) if i.severity == "error"] == ["function"]

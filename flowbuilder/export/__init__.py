@@ -85,15 +85,13 @@ def load(path: str | os.PathLike[str], *, allow: str | Iterable[str] | None = No
     Either way the flow is a file's: its python nodes may call functions only from the modules
     in *allow* and ``FLOWBUILDER_ALLOW`` (:mod:`flowbuilder.trust`), however the module built it.
     """
-    from flowbuilder.trust import Trust
+    from flowbuilder.flow import file_trust, mark_trust
 
     path = Path(path)
     try:
         if path.suffix == ".py":
-            trust = Trust.for_file(str(path), allow)
-            flow = load_module(path)
-            flow.trust = trust
-            return flow
+            trust = file_trust(str(path), allow)
+            return mark_trust(load_module(path), trust)
         if path.suffix == ".json":
             return Flow.load(path, allow=allow)
     except FlowbuilderError:

@@ -42,9 +42,9 @@ from zoneinfo import ZoneInfo
 
 from flowbuilder import template
 from flowbuilder.facts import FACTS
+from flowbuilder.names import OUTCOME_NAME
 from flowbuilder.nodes._base import Action, Context, Go, NodeKind, NodeSpec, Param, register
 from flowbuilder.nodes._regex import compile_pattern, pattern_problem
-from flowbuilder.nodes.menu import OUTCOME_NAME
 
 ELSE: Final = "else"
 CLOCK: Final = ("time", "weekday")

@@ -21,37 +21,25 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
-from flowbuilder.callr import jsonrpc
+from flowbuilder.callr import jsonrpc, methods
+from flowbuilder.callr.constants import (
+    APP_PARAMS,
+    APP_TYPE,
+    CDR_FIELD,
+    CLI_BLOCKED,
+    DATA_FORMAT,
+    DEFAULT_TARGET_TIMEOUT_S,
+    E164,
+    TARGET_TIMEOUT_S,
+)
 from flowbuilder.callr.jsonrpc import RpcFault
 from flowbuilder.sandbox.account import Account, AppRecord, DidRecord
 
-E164: Final = re.compile(r"\+[1-9][0-9]{6,14}\Z")
-CDR_FIELD: Final = re.compile(r"[A-Za-z0-9]{0,32}\Z")
 CALLID_TEXT: Final = re.compile(r"[0-9]{1,20}\Z")
-APP_TYPE: Final = "REALTIME10"
-APP_PARAMS: Final = ("url", "login", "password", "data_format")
-RING_TIMEOUT_S: Final = (5, 300)
 MAX_URL_CHARS: Final = 2048
 MAX_CREDENTIAL_CHARS: Final = 256
 #: Apps one sandbox account holds: each ``apps.create`` keeps one, so there is a ceiling.
 MAX_APPS: Final = 1000
-DEFAULT_RING_S: Final = 30
-
-# method -> (positional param names, how many are required)
-SIGNATURES: Final[dict[str, tuple[tuple[str, ...], int]]] = {
-    "apps.create": (("type", "name", "params"), 2),
-    "apps.get": (("app",), 1),
-    "apps.edit": (("app", "name", "params"), 3),
-    "apps.delete": (("app",), 1),
-    "apps.get_list": (("with_numbers",), 0),
-    "apps.assign_did": (("app", "did"), 2),
-    "apps.remove_did": (("did",), 1),
-    "apps.get_dids": (("only_available",), 0),
-    "calls.realtime": (("app", "target", "options"), 2),
-    "calls.hangup": (("callid", "options"), 1),
-    "calls.realtime_break": (("callid",), 1),
-}
-ALIASES: Final = {"dialr/call.realtime": "calls.realtime"}
 
 
 class CallControl(Protocol):
@@ -102,11 +90,11 @@ class Api:
         return RpcFault.of(name, path, detail, self.codes)
 
     def dispatch(self, method: str, params: list[Any]) -> Any:
-        method = ALIASES.get(method, method)
+        method = methods.ALIASES.get(method, method)
         handler = self._methods.get(method)
         if handler is None:
             raise self.fault("METHOD_NOT_FOUND", "method", f"unknown method {method[:100]!r}")
-        names, required = SIGNATURES[method]
+        names, required = methods.METHODS[method].params, methods.METHODS[method].required
         if len(params) > len(names):
             raise self.fault(
                 "INVALID_PARAMS",
@@ -187,7 +175,7 @@ class Api:
             )
         if not _is_http_url(url):
             raise self.fault("PROPERTY_VALUE_ERROR", "params.url", "url must be an http(s) URL")
-        out = {"url": url, "login": "", "password": "", "data_format": "JSON"}
+        out = {"url": url, "login": "", "password": "", "data_format": DATA_FORMAT}
         for key in ("login", "password"):
             if p.get(key) is not None:
                 out[key] = self._str(p[key], f"params.{key}")
@@ -197,7 +185,7 @@ class Api:
                         f"params.{key}",
                         f"{key} must be at most {MAX_CREDENTIAL_CHARS} characters",
                     )
-        if p.get("data_format") not in (None, "JSON"):
+        if p.get("data_format") not in (None, DATA_FORMAT):
             raise self.fault(
                 "PROPERTY_VALUE_ERROR", "params.data_format", "data_format must be JSON"
             )
@@ -261,10 +249,10 @@ class Api:
             raise self.fault(
                 "INVALID_PARAM_FORMAT", "target.number", "number must be +E164, e.g. +33612345678"
             )
-        timeout = target.get("timeout", DEFAULT_RING_S)
+        timeout = target.get("timeout", DEFAULT_TARGET_TIMEOUT_S)
         if not isinstance(timeout, int) or isinstance(timeout, bool):
             raise self.fault("INVALID_PARAM_FORMAT", "target.timeout", "timeout must be seconds")
-        low, high = RING_TIMEOUT_S
+        low, high = TARGET_TIMEOUT_S
         if not low <= timeout <= high:
             raise self.fault(
                 "PROPERTY_VALUE_ERROR", "target.timeout", f"timeout must be {low} to {high} s"
@@ -277,10 +265,10 @@ class Api:
                 "options.cdr_field",
                 "cdr_field must be a string of up to 32 letters and digits",
             )
-        cli = options.get("cli", "BLOCKED")
+        cli = options.get("cli", CLI_BLOCKED)
         if not isinstance(cli, str):
             raise self.fault("INVALID_PARAM_FORMAT", "options.cli", "cli must be a string")
-        if cli != "BLOCKED" and cli not in self.account.clis:
+        if cli != CLI_BLOCKED and cli not in self.account.clis:
             raise self.fault(
                 "PROPERTY_VALUE_ERROR",
                 "options.cli",
