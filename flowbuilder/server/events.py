@@ -107,7 +107,7 @@ class Event(NamedTuple):
 
 
 #: What the event log may hold, in (estimated) bytes, whatever the events carry.
-DEFAULT_MAX_BYTES: Final = 32 * 1024 * 1024
+DEFAULT_MAX_BYTES: Final = 16 * 1024 * 1024
 # an event's fixed part: the tuple, its numbers and its short, bounded texts
 _EVENT_OVERHEAD: Final = 600
 
