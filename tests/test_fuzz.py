@@ -358,3 +358,22 @@ def test_memory_stayed_bounded(server: hostile.Process, sandbox: hostile.Process
     assert sandbox_grown < RSS_GROWTH_LIMIT_MIB, f"the sandbox grew {sandbox_grown:.1f} MiB"
     assert server.alive
     assert sandbox.alive
+
+
+def test_the_fuzz_benchmark_prints_its_figures() -> None:
+    """``benchmarks/fuzz.py --quick``: one JSON object on the last line, the goals met."""
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "fuzz.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    for key in ("requests", "status_counts", "five_xx", "dropped", "rss_growth_mib"):
+        assert key in figures
+    assert figures["requests"] == sum(figures["status_counts"].values())
+    assert figures["five_xx"] == figures["dropped"] == 0
+    assert figures["rpc_five_xx"] == figures["rpc_dropped"] == 0
+    assert figures["replays_attempted"] > 0
+    assert figures["replays_accepted"] == 0
