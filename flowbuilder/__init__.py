@@ -37,6 +37,7 @@ from flowbuilder.validate import Issue, validate
 if TYPE_CHECKING:
     from flowbuilder.callr.rpc import AsyncCallrClient, CallrClient
     from flowbuilder.export import export_python, load
+    from flowbuilder.nodes.play_wav import wav_data
     from flowbuilder.sandbox.sandbox import Sandbox
     from flowbuilder.server.runner import serve
     from flowbuilder.ui import Builder
@@ -51,6 +52,7 @@ __getattr__, __dir__ = lazy_attributes(
         "AsyncCallrClient": "flowbuilder.callr.rpc",
         "Builder": "flowbuilder.ui",
         "export_python": "flowbuilder.export",
+        "wav_data": "flowbuilder.nodes.play_wav",
         "load": "flowbuilder.export",
         "CallrClient": "flowbuilder.callr.rpc",
         "Sandbox": "flowbuilder.sandbox.sandbox",
@@ -94,4 +96,5 @@ __all__ = [
     "serve",
     "simulate",
     "validate",
+    "wav_data",
 ]
