@@ -30,6 +30,7 @@ from typing import Any, Final, Literal
 import httpx
 
 from flowbuilder.callr import wire
+from flowbuilder.callr.commands import MAX_AUDIO_DATA_CHARS
 from flowbuilder.callr.constants import ANSWER_WINDOW_S
 from flowbuilder.callr.nesting import too_deep
 from flowbuilder.callr.rpc import shared_ssl_context
@@ -43,9 +44,9 @@ Clock = Literal["simulated", "real"]
 CLOCKS: Final = ("simulated", "real")
 USER_AGENT: Final = "CALLR REAL-TIME (flowbuilder sandbox)"
 ANSWER_PREVIEW_CHARS: Final = 500
-#: A callback answer is read up to this size; a longer one fails the call (CALLR's answers are
-#: a command and the variables, a few kilobytes).
-ANSWER_MAX_BYTES: Final = 1024 * 1024
+#: A callback answer is read up to this size; a longer one fails the call. The largest command
+#: (``play_wav_data``, its audio in base64) is 2 MiB; the rest leaves room for the variables.
+ANSWER_MAX_BYTES: Final = MAX_AUDIO_DATA_CHARS + 2 * 1024 * 1024
 
 
 def _wall_clock() -> str:
