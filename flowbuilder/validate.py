@@ -115,9 +115,19 @@ class _Graph:
         return ((n, n.kind) for n in self.nodes.values() if n.kind is not None)
 
 
+def code_targets(flow: Flow) -> list[tuple[str, str, str]]:
+    """``(node_id, field, "package.module:function")`` for every Python function *flow* calls."""
+    return [
+        (node.id, field_name, target)
+        for node, kind in _Graph.of(flow).known()
+        for field_name, target in kind.code_targets(node.params)
+    ]
+
+
 def _all_checks(graph: _Graph, subflows: Mapping[str, Flow] | None) -> Iterator[Issue]:
     yield from _check_structure(graph)
     yield from _check_params(graph, subflows)
+    yield from _check_code(graph)
     yield from _check_edges(graph)
     yield from _check_reachability(graph)
     yield from _check_spin_cycles(graph)
@@ -181,6 +191,23 @@ def _check_params(graph: _Graph, subflows: Mapping[str, Flow] | None) -> Iterato
             yield Issue("error", node.id, field_name, message)
         for severity, field_name, message in kind.advice(node.params, subflows=subflows):
             yield Issue(severity, node.id, field_name, message)
+
+
+def _check_code(graph: _Graph) -> Iterator[Issue]:
+    """Python functions the flow's trust refuses; for a flow from a file, also those that do not
+    resolve (importing an allowed module is what the operator allowed). A flow built in code is
+    not imported here: its functions may not be written yet, and fail at run time on ``error``."""
+    trust = graph.flow.trust
+    for node, kind in graph.known():
+        for field_name, target in kind.code_targets(node.params):
+            problem = trust.problem(target)
+            if problem is None and not trust.trusted:
+                try:
+                    trust.resolve(target)
+                except ValueError as exc:
+                    problem = f"does not resolve: {exc}"
+            if problem is not None:
+                yield Issue("error", node.id, field_name, problem)
 
 
 def _check_edges(graph: _Graph) -> Iterator[Issue]:

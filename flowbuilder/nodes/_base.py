@@ -21,6 +21,7 @@ from flowbuilder.callr import commands, wire
 from flowbuilder.effects import Effect, EffectResult
 from flowbuilder.errors import NodeConfigError, UnknownNodeKindError
 from flowbuilder.facts import CallFacts
+from flowbuilder.trust import TRUSTED, Trust
 
 ParamType = Literal[
     "text",  # a string; template=True allows {variable} placeholders
@@ -215,6 +216,8 @@ class Context:
     #: Remarks for the callback's trace (e.g. a condition that could not be evaluated); never
     #: spoken. The engine copies them to ``Trace.warning``.
     notes: list[str] = field(default_factory=list)
+    #: Which Python functions the flow may call (:mod:`flowbuilder.trust`).
+    trust: Trust = TRUSTED
 
     def note(self, text: str) -> None:
         """Record a remark about this step in the trace (not an error: the call goes on)."""
@@ -359,6 +362,11 @@ class NodeKind:
     def variables_set(self, params: Mapping[str, Any]) -> set[str]:
         """Variables this node writes (for the 'used but never set' check)."""
         return {params[p.name] for p in self.params if p.type == "variable" and params.get(p.name)}
+
+    def code_targets(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """``(field, "package.module:function")`` for each Python function the node calls;
+        validation checks them against the flow's trust (:mod:`flowbuilder.trust`)."""
+        return []
 
     def variables_read(self, params: Mapping[str, Any]) -> set[str]:
         """Variables this node's templates read."""

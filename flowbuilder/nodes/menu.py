@@ -28,6 +28,7 @@ from flowbuilder.nodes._base import (
     prompt_param,
     register,
 )
+from flowbuilder.nodes._regex import Pattern, compile_pattern, pattern_problem
 
 RESERVED = ("invalid", "timeout")
 _MATCHERS = ("digits", "one_of", "regex")
@@ -145,14 +146,14 @@ class Menu(NodeKind):
 
     def prepare(self, params: Mapping[str, Any]) -> Any:
         """(outcome, matcher) pairs, regexes compiled once."""
-        routes: list[tuple[str, str | frozenset[str] | re.Pattern[str]]] = []
+        routes: list[tuple[str, str | frozenset[str] | Pattern]] = []
         for option in params["options"]:
             if "digits" in option:
                 routes.append((option_outcome(option), str(option["digits"])))
             elif "one_of" in option:
                 routes.append((option_outcome(option), frozenset(map(str, option["one_of"]))))
             else:
-                routes.append((option_outcome(option), re.compile(option["regex"])))
+                routes.append((option_outcome(option), compile_pattern(option["regex"])))
         return tuple(routes)
 
     # run time -------------------------------------------------------------------------------
@@ -204,7 +205,7 @@ class Menu(NodeKind):
         return Send(commands.build("play", media_id=ctx.media(prompt, node.params["voice"])))
 
 
-def _matches(matcher: str | frozenset[str] | re.Pattern[str], digits: str) -> bool:
+def _matches(matcher: str | frozenset[str] | Pattern, digits: str) -> bool:
     if isinstance(matcher, str):
         return digits == matcher
     if isinstance(matcher, frozenset):
@@ -229,8 +230,7 @@ def _matcher_problems(option: Mapping[str, Any], matcher: str, max_digits: int) 
     else:
         if not isinstance(value, str):
             return [f"regex must be text, got {value!r}"]
-        try:
-            re.compile(value)
-        except re.error as exc:
-            return [f"regex {value!r} does not compile: {exc}"]
+        problem = pattern_problem(value)
+        if problem:
+            return [f"regex {value!r} {problem}"]
     return []

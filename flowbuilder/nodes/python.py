@@ -134,6 +134,12 @@ class Python(NodeKind):
     ) -> list[tuple[Literal["error", "warning"], str, str]]:
         return window_advice(params.get("timeout_ms"))
 
+    def code_targets(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+        function = params.get("function")
+        if isinstance(function, str) and IMPORT_PATH.match(function):
+            return [("function", function)]
+        return []
+
     def variables_set(self, params: Mapping[str, Any]) -> set[str]:
         declared = params.get("sets")
         names = {n for n in declared if isinstance(n, str)} if isinstance(declared, list) else set()
@@ -145,7 +151,9 @@ class Python(NodeKind):
     def start(self, node: NodeSpec, ctx: Context) -> Action:
         p = node.params
         return Perform(
-            PythonCall(p["function"], dict(ctx.facts), dict(ctx.variables), p["timeout_ms"])
+            PythonCall(
+                p["function"], dict(ctx.facts), dict(ctx.variables), p["timeout_ms"], ctx.trust
+            )
         )
 
     def resume(self, node: NodeSpec, ctx: Context, result: Result) -> Action:

@@ -160,6 +160,9 @@ class MemoryReplayGuard:
             return Proceed()
 
     def answered(self, callid: int, digest: bytes, step: CommandId, body: bytes) -> None:
+        # kept as an exact-size copy: orjson's output holds a 4 KiB buffer whatever its length,
+        # which made a 300-byte answer cost 4 KiB here (and the byte bound 13 times too loose)
+        body = bytes(memoryview(body))
         with self._lock:
             entry = self._calls.get(callid) or self._add(callid)
             self._answer_bytes += len(body) - len(entry.answer)
