@@ -14,45 +14,22 @@ warning: hi.prompt: uses {name} but no node sets it; set it with a 'set' node or
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import networkx as nx
 
 from flowbuilder.facts import FACTS
 from flowbuilder.flow import Flow
+from flowbuilder.lint.graph import Graph, Issue, Severity
 from flowbuilder.names import NODE_ID
-from flowbuilder.nodes._base import REGISTRY, NodeKind
+from flowbuilder.nodes._base import NodeKind
 from flowbuilder.template import names_in_data
-
-Severity = Literal["error", "warning"]
 
 #: The variable the engine fills with the reason when it takes the flow's error path.
 ERROR_VARIABLE = "last_error"
 
-
-@dataclass(frozen=True)
-class Issue:
-    """One problem: severity, where (node and field, either may be None) and what to do."""
-
-    severity: Severity
-    node_id: str | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = ".".join(p for p in (self.node_id, self.field) if p) or "flow"
-        return f"{self.severity}: {where}: {self.message}"
-
-    def to_json(self) -> dict[str, str | None]:
-        return {
-            "severity": self.severity,
-            "node_id": self.node_id,
-            "field": self.field,
-            "message": self.message,
-        }
+__all__ = ["ERROR_VARIABLE", "Issue", "Severity", "errors", "validate"]
 
 
 def validate(flow: Flow, *, subflows: Mapping[str, Flow] | None = None) -> list[Issue]:
@@ -61,7 +38,7 @@ def validate(flow: Flow, *, subflows: Mapping[str, Flow] | None = None) -> list[
     Every rule is linear in the size of the flow (nodes + edges), so a flow of 10,000 nodes
     checks in well under a second.
     """
-    issues = list(_all_checks(_Graph.of(flow), subflows))
+    issues = list(_all_checks(Graph.of(flow), subflows))
     order = {"error": 0, "warning": 1}
     return sorted(issues, key=lambda i: (order[i.severity], i.node_id or "", i.field or ""))
 
@@ -70,46 +47,7 @@ def errors(issues: list[Issue]) -> list[Issue]:
     return [i for i in issues if i.severity == "error"]
 
 
-@dataclass(frozen=True)
-class _Node:
-    id: str
-    kind_name: str
-    kind: NodeKind | None  # None: not a registered kind
-    params: Mapping[str, Any]  # the flow's own dict: read, never changed
-    edges: Mapping[str, str]  # outcome -> target
-
-
-@dataclass(frozen=True)
-class _Graph:
-    """What the rules read, gathered once (the Flow accessors copy on every call)."""
-
-    flow: Flow
-    nodes: dict[str, _Node]  # sorted by id
-    entry: str | None
-    on_error: Any
-
-    @classmethod
-    def of(cls, flow: Flow) -> _Graph:
-        data, succ = flow.graph.nodes, flow.graph.succ
-        nodes = {}
-        for node_id in sorted(data):
-            attrs = data[node_id]
-            nodes[node_id] = _Node(
-                id=node_id,
-                kind_name=str(attrs["kind"]),
-                kind=REGISTRY.get(attrs["kind"]),
-                params=attrs["params"],
-                edges={k: v for v, keys in succ[node_id].items() for k in keys},
-            )
-        on_error = flow.graph.graph["settings"].get("on_error")
-        return cls(flow, nodes, flow.entry, on_error)
-
-    def known(self) -> Iterator[tuple[_Node, NodeKind]]:
-        """Nodes of registered kinds (the others are reported once, as unknown kinds)."""
-        return ((n, n.kind) for n in self.nodes.values() if n.kind is not None)
-
-
-def _all_checks(graph: _Graph, subflows: Mapping[str, Flow] | None) -> Iterator[Issue]:
+def _all_checks(graph: Graph, subflows: Mapping[str, Flow] | None) -> Iterator[Issue]:
     yield from _check_structure(graph)
     yield from _check_params(graph, subflows)
     yield from _check_edges(graph)
@@ -118,7 +56,7 @@ def _all_checks(graph: _Graph, subflows: Mapping[str, Flow] | None) -> Iterator[
     yield from _check_variables(graph)
 
 
-def _check_structure(graph: _Graph) -> Iterator[Issue]:
+def _check_structure(graph: Graph) -> Iterator[Issue]:
     if not graph.nodes:
         yield Issue("error", None, "entry", "the flow is empty; add a node to start the call")
     elif graph.entry is None:
@@ -169,17 +107,17 @@ def _known_zone(name: str) -> bool:
     return True
 
 
-def _check_params(graph: _Graph, subflows: Mapping[str, Flow] | None) -> Iterator[Issue]:
+def _check_params(graph: Graph, subflows: Mapping[str, Flow] | None) -> Iterator[Issue]:
     for node, kind in graph.known():
-        for field_name, message in kind.check(node.params):
+        for field_name, message in graph.problems.get(node.id, ()):
             yield Issue("error", node.id, field_name, message)
         for severity, field_name, message in kind.advice(node.params, subflows=subflows):
             yield Issue(severity, node.id, field_name, message)
 
 
-def _check_edges(graph: _Graph) -> Iterator[Issue]:
+def _check_edges(graph: Graph) -> Iterator[Issue]:
     for node, kind in graph.known():
-        outcomes = kind.outcomes(node.params)
+        outcomes = graph.outcomes[node.id]
         edges = node.edges
         for outcome in sorted(set(edges) - set(outcomes)):
             yield Issue(
@@ -188,49 +126,33 @@ def _check_edges(graph: _Graph) -> Iterator[Issue]:
                 outcome,
                 f"{kind.name} has no outcome {outcome!r}; remove this edge",
             )
-        missing = [o for o in outcomes if o not in edges]
-        if not missing:
-            continue
-        if not edges and not kind.ends_call:
-            for outcome in missing:
-                yield Issue(
-                    "warning",
-                    node.id,
-                    outcome,
-                    "the call ends here without hanging up; connect it to a hangup node",
-                )
-            continue
-        for outcome in missing:
-            if kind.name == "menu" and outcome in ("invalid", "timeout"):
-                yield Issue(
-                    "warning",
-                    node.id,
-                    outcome,
-                    f"menu has no {outcome} handling: "
-                    f"callers who run out of tries are cut off; connect '{outcome}'",
-                )
-            else:
-                yield Issue(
-                    "warning",
-                    node.id,
-                    outcome,
-                    f"outcome {outcome!r} is not connected; the call hangs up there: connect it",
-                )
+        for outcome in (o for o in outcomes if o not in edges):
+            yield Issue("warning", node.id, outcome, _unconnected(graph, kind, outcome, edges))
 
 
-def _check_reachability(graph: _Graph) -> Iterator[Issue]:
-    roots = [r for r in (graph.entry, graph.on_error) if isinstance(r, str) and r in graph.nodes]
-    if not roots:
+def _unconnected(graph: Graph, kind: NodeKind, outcome: str, edges: Mapping[str, str]) -> str:
+    """What happens to a call that leaves through an outcome with no edge, and the fix."""
+    if outcome in kind.failure_outcomes and graph.error_path:
+        # the engine sends an unhandled failure to the flow's error path
+        return (
+            f"outcome {outcome!r} is not connected; the error path ({graph.error_path}) "
+            "takes it: connect it to handle it here"
+        )
+    if not edges and not kind.ends_call:
+        return "the call ends here without hanging up; connect it to a hangup node"
+    if outcome in kind.retry_outcomes:
+        return (
+            f"{kind.name} has no {outcome} handling: "
+            f"callers who run out of tries are cut off; connect '{outcome}'"
+        )
+    return f"outcome {outcome!r} is not connected; the call hangs up there: connect it"
+
+
+def _check_reachability(graph: Graph) -> Iterator[Issue]:
+    if not graph.roots:
         return  # no entry: reported above
-    reached = set(roots)
-    todo = list(roots)
-    while todo:  # one pass over the edges
-        for target in graph.nodes[todo.pop()].edges.values():
-            if target not in reached:
-                reached.add(target)
-                todo.append(target)
     for node_id in graph.nodes:
-        if node_id not in reached:
+        if node_id not in graph.reached:
             yield Issue(
                 "warning",
                 node_id,
@@ -239,7 +161,7 @@ def _check_reachability(graph: _Graph) -> Iterator[Issue]:
             )
 
 
-def _check_spin_cycles(graph: _Graph) -> Iterator[Issue]:
+def _check_spin_cycles(graph: Graph) -> Iterator[Issue]:
     """A cycle made only of nodes that never wait on the caller would loop without end."""
     busy = nx.DiGraph()
     for node, kind in graph.known():
@@ -263,7 +185,7 @@ def _check_spin_cycles(graph: _Graph) -> Iterator[Issue]:
             )
 
 
-def _check_variables(graph: _Graph) -> Iterator[Issue]:
+def _check_variables(graph: Graph) -> Iterator[Issue]:
     known = set(FACTS)
     if graph.on_error:
         known.add(ERROR_VARIABLE)
