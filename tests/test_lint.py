@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from flowbuilder.compiler import compile
+from flowbuilder.errors import FlowValidationError
 from flowbuilder.flow import Flow
 from flowbuilder.nodes._base import REGISTRY, CommandKind, Context, NodeSpec
 from flowbuilder.validate import validate
@@ -30,6 +32,40 @@ def ends(flow: Flow, *sources: str, target: str = "end") -> Flow:
 
 def said(prompt: str) -> Flow:
     return ends(Flow("p").add("hi", "play", prompt=prompt).add("end", "hangup"), "hi")
+
+
+# -- 6. voices -----------------------------------------------------------------------------------
+
+
+def test_a_voice_that_is_not_a_voice_name_is_an_error() -> None:
+    flow = said("Hello").set_params("hi", voice="tts_en-gb_serena")
+    assert messages(flow) == [
+        "error: hi.voice: 'tts_en-gb_serena' is not a TTS voice name "
+        "(TTS_<LANG>-<COUNTRY>_<NAME>): did you mean TTS_EN-GB_SERENA?"
+    ]
+    with pytest.raises(FlowValidationError):
+        compile(flow)
+    flow.set_params("hi", voice="Serena")
+    assert messages(flow) == [
+        "error: hi.voice: 'Serena' is not a TTS voice name (TTS_<LANG>-<COUNTRY>_<NAME>): use "
+        "one like TTS_EN-GB_SERENA"
+    ]
+
+
+def test_a_well_formed_voice_flowbuilder_does_not_know_is_a_warning() -> None:
+    flow = said("Hallo").configure(voice="TTS_DE-DE_MARLENE", fallback_voice="french")
+    assert messages(flow) == [
+        "error: fallback_voice: 'french' is not a TTS voice name (TTS_<LANG>-<COUNTRY>_<NAME>): "
+        "use one like TTS_EN-GB_SERENA",
+        "warning: voice: TTS_DE-DE_MARLENE is not a voice flowbuilder knows (TTS_EN-GB_SERENA, "
+        "TTS_EN-GB_DANIEL, TTS_FR-FR_AUDREY); check it with media/tts.get_voice_list",
+    ]
+
+
+def test_known_voices_and_empty_ones_are_fine() -> None:
+    flow = said("Bonjour").set_params("hi", voice="TTS_FR-FR_AUDREY")
+    flow.configure(voice="TTS_EN-GB_DANIEL", fallback_voice="")
+    assert messages(flow) == []
 
 
 # -- 8. what kinds declare, rather than their names ----------------------------------------------

@@ -18,6 +18,7 @@ import msgspec
 
 from flowbuilder import template
 from flowbuilder.callr import commands, wire
+from flowbuilder.callr.constants import DEFAULT_VOICE as DEFAULT_VOICE
 from flowbuilder.effects import Effect, EffectResult
 from flowbuilder.errors import NodeConfigError, UnknownNodeKindError
 from flowbuilder.facts import CallFacts
@@ -34,8 +35,6 @@ ParamType = Literal[
     "mapping",  # a JSON object (structure checked by the kind)
 ]
 
-DEFAULT_VOICE = "TTS_EN-GB_SERENA"
-VOICES = ("TTS_EN-GB_SERENA", "TTS_EN-GB_DANIEL", "TTS_FR-FR_AUDREY")
 _DIGITS = re.compile(r"[0-9*#]*\Z")
 
 
