@@ -34,6 +34,79 @@ def said(prompt: str) -> Flow:
     return ends(Flow("p").add("hi", "play", prompt=prompt).add("end", "hangup"), "hi")
 
 
+# -- 5. effect timeouts adding up in one callback ------------------------------------------------
+
+
+def effects_chain(*between: str) -> Flow:
+    """http lookup (2500 ms), *between* nodes, then python score (2500 ms), then goodbye."""
+    flow = Flow("effects").add(
+        "lookup", "http_request", url="https://crm.example.com/c", timeout_ms=2500
+    )
+    flow.add(
+        "score",
+        "python",
+        function="flowbuilder.examples:lookup_customer",
+        outcomes=["known", "unknown"],
+        timeout_ms=2500,
+    )
+    flow.add("bye", "play", prompt="Goodbye.").add("end", "hangup")
+    previous = "lookup"
+    for i, kind in enumerate(between):
+        node = f"step{i}"
+        if kind == "set":
+            flow.add(node, "set", values={f"v{i}": "x"})
+        elif kind == "play":
+            flow.add(node, "play", prompt="One moment.")
+        flow.connect(previous, node, "success" if previous == "lookup" else None)
+        previous = node
+    flow.connect(previous, "score", "success" if previous == "lookup" else None)
+    for outcome in ("failed", "timeout"):
+        flow.connect("lookup", "bye", outcome)
+    for outcome in flow.outcomes("score"):
+        flow.connect("score", "bye", outcome)
+    return ends(flow, "bye")
+
+
+def test_two_effects_in_one_callback_past_the_answer_budget() -> None:
+    expected = [
+        "warning: score.timeout_ms: http_request lookup (2500 ms) then python score (2500 ms) "
+        "can take 5000 ms in one callback; the answer budget is 4000 ms: score takes its "
+        "timeout path; lower the timeouts or put a node that waits on the caller between them"
+    ]
+    assert messages(effects_chain()) == expected
+    assert messages(effects_chain("set", "set")) == expected  # set nodes do not wait
+    assert messages(effects_chain("play")) == []  # a new callback, a new budget
+    fits = effects_chain().set_params("score", timeout_ms=1500)
+    assert messages(fits) == []
+
+
+def test_the_worst_chain_is_named() -> None:
+    flow = effects_chain()
+    flow.add("quick", "http_request", url="https://crm.example.com/q", timeout_ms=500)
+    flow.add(
+        "start",
+        "branch",
+        conditions=[{"name": "a", "subject": "caller", "op": "equals", "value": "1"}],
+    )
+    flow.entry = "start"
+    flow.connect("start", "quick", "a").connect("start", "lookup", "else")
+    flow.connect("quick", "score", "success").connect("quick", "bye", "failed")
+    flow.connect("quick", "bye", "timeout")
+    assert [(i.node_id, i.message.split(" can take")[0]) for i in validate(flow)] == [
+        ("score", "http_request lookup (2500 ms) then python score (2500 ms)")
+    ]
+
+
+def test_the_answer_budget_is_declared_once_for_the_server_and_the_linter() -> None:
+    import inspect
+
+    from flowbuilder.callr import constants
+    from flowbuilder.server import DEFAULT_ANSWER_BUDGET_MS, serve
+
+    assert DEFAULT_ANSWER_BUDGET_MS is constants.DEFAULT_ANSWER_BUDGET_MS
+    assert inspect.signature(serve).parameters["answer_budget_ms"].default == 4000
+
+
 # -- 6. voices -----------------------------------------------------------------------------------
 
 

@@ -43,6 +43,11 @@ DEFAULT_TARGET_TIMEOUT_S: Final = 30
 #: CALLR waits this long for the answer to each callback POST.
 ANSWER_WINDOW_S: Final = 5.0
 
+#: flowbuilder's share of that window: effects run in one callback (HTTP requests, Python
+#: functions) must all finish within this time from the request's arrival, so each answer leaves
+#: well inside it. The server's default; validation adds up effect timeouts against it.
+DEFAULT_ANSWER_BUDGET_MS: Final = 4000
+
 #: The TTS voices flowbuilder knows (a TTS media is ``TTS|<VOICE>|<text>``); CALLR's full list
 #: comes from ``media/tts.get_voice_list``. The first is every flow's default.
 VOICES: Final = ("TTS_EN-GB_SERENA", "TTS_EN-GB_DANIEL", "TTS_FR-FR_AUDREY")

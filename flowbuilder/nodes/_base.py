@@ -294,6 +294,9 @@ class NodeKind:
     retry_outcomes: ClassVar[tuple[str, ...]] = ()
     #: Outcomes that mean the node failed: left unconnected, the flow's error path takes them.
     failure_outcomes: ClassVar[tuple[str, ...]] = ()
+    #: The parameter that bounds the effect the node asks the driver for (an HTTP request, a
+    #: Python call), in ms: effects run inside the callback. None: the kind performs none.
+    effect_timeout_param: ClassVar[str | None] = None
     #: The node makes HTTP requests during a call (the server readies its HTTP client).
     makes_http_requests: ClassVar[bool] = False
 
@@ -366,6 +369,12 @@ class NodeKind:
             if p.template and p.name in params:
                 found |= template.names_in_data(params[p.name])
         return found
+
+    def effect_timeout_ms(self, params: Mapping[str, Any]) -> int | None:
+        """How long the effect this node asks the driver for may take; None for none."""
+        name = self.effect_timeout_param
+        value = params.get(name) if name else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     def prepare(self, params: Mapping[str, Any]) -> Any:
         """Compile-time work (regexes, parsed rules) kept in the Program; default none."""

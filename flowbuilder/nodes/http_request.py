@@ -151,6 +151,7 @@ class HttpRequestKind(NodeKind):
     failure_outcomes = ("failed", "timeout")
     waits_on_caller = False
     makes_http_requests = True
+    effect_timeout_param = "timeout_ms"
 
     # declaration ----------------------------------------------------------------------------
 

@@ -96,6 +96,7 @@ class Python(NodeKind):
     routes_param = "outcomes"
     failure_outcomes = RESERVED
     waits_on_caller = False
+    effect_timeout_param = "timeout_ms"
 
     def outcomes(self, params: Mapping[str, Any]) -> tuple[str, ...]:
         declared = params.get("outcomes")
