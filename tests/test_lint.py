@@ -6,6 +6,7 @@ issues.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 from flowbuilder.compiler import compile
 from flowbuilder.errors import FlowValidationError
 from flowbuilder.flow import Flow
-from flowbuilder.nodes._base import REGISTRY, CommandKind, Context, NodeSpec
+from flowbuilder.nodes._base import REGISTRY, CommandKind, Context, NodeSpec, kinds
 from flowbuilder.validate import validate
 
 
@@ -32,6 +33,74 @@ def ends(flow: Flow, *sources: str, target: str = "end") -> Flow:
 
 def said(prompt: str) -> Flow:
     return ends(Flow("p").add("hi", "play", prompt=prompt).add("end", "hangup"), "hi")
+
+
+# -- 4. placeholders that are not ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prompt", "shown"),
+    [
+        ("Bonjour {prénom}", "{prénom} is not a placeholder"),
+        ("Hello {name.attr}", "{name.attr} is not a placeholder"),
+        ("Hello { x }", "{ x } is not a placeholder"),
+        ("Option {0}", "{0} is not a placeholder"),
+        ("Price: {", "{ is not a placeholder"),
+        ("a } b", "} is not a placeholder"),
+        ("{a-b} {0} {1} {2}", "{a-b}, {0}, {1}, ... are not placeholders"),
+    ],
+)
+def test_a_malformed_placeholder(prompt: str, shown: str) -> None:
+    assert messages(said(prompt)) == [
+        f"warning: hi.prompt: {shown} and "
+        "would stay in the text, braces and all: write {name} with ASCII letters, digits and _, "
+        "or {{ and }} for literal braces"
+    ]
+
+
+def test_literal_braces_and_placeholders_are_fine() -> None:
+    assert messages(said("{{literally}} {caller} {{{caller}}}")) == []
+
+
+def bad_value(kind_name: str, param_name: str, type_: str) -> Any:
+    text = '{"greeting": "Hi {prénom}"}'  # a template either way: as text, or as JSON
+    return {"mapping": {"greeting": text}, "list": [text]}.get(type_, text)
+
+
+TEMPLATE_PARAMS = [(k.name, p.name, p.type) for k in kinds() for p in k.params if p.template]
+
+
+def test_every_kind_declares_some_template_parameter() -> None:
+    assert {k for k, _, _ in TEMPLATE_PARAMS} >= {"play", "menu", "http_request", "set", "dial"}
+
+
+@pytest.mark.parametrize(("kind", "param", "type_"), TEMPLATE_PARAMS)
+def test_every_template_parameter_is_checked(kind: str, param: str, type_: str) -> None:
+    data = {
+        "schema": 1,
+        "name": "t",
+        "entry": "n",
+        "nodes": {"n": {"kind": kind, "params": {param: bad_value(kind, param, type_)}}},
+        "edges": [],
+    }
+    flagged = [i for i in validate(Flow.from_dict(data)) if "placeholder" in i.message]
+    assert [(i.node_id, i.field) for i in flagged] == [("n", param)]
+    assert "{prénom}" in flagged[0].message
+
+
+def test_a_json_body_keeps_its_braces() -> None:
+    flow = Flow("h").add(
+        "post",
+        "http_request",
+        method="POST",
+        url="https://crm.example.com/calls",
+        body=json.dumps({"caller": "{caller}", "nested": {"list": [1, "{callid}"]}}),
+    )
+    flow.add("end", "hangup")
+    ends(flow, "post.success", "post.failed", "post.timeout")
+    assert messages(flow) == []
+    flow.set_params("post", body=json.dumps({"who": "{ caller }"}))
+    assert [(i.node_id, i.field) for i in validate(flow)] == [("post", "body")]
 
 
 # -- 5. effect timeouts adding up in one callback ------------------------------------------------

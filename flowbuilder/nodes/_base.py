@@ -376,6 +376,13 @@ class NodeKind:
         value = params.get(name) if name else None
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
+    def template_texts(self, params: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        """``(field, text)`` for every text a template parameter fills in at run time."""
+        for p in self.params:
+            if p.template and p.name in params:
+                for text in template.texts_in_data(params[p.name]):
+                    yield p.name, text
+
     def prepare(self, params: Mapping[str, Any]) -> Any:
         """Compile-time work (regexes, parsed rules) kept in the Program; default none."""
         return None

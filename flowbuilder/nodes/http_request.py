@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlsplit
@@ -211,6 +211,17 @@ class HttpRequestKind(NodeKind):
         mapping = params.get("map")
         names = {str(k) for k in mapping} if isinstance(mapping, dict) else set()
         return names | {STATUS_VARIABLE, ERROR_VARIABLE}
+
+    def template_texts(self, params: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        for field, text in super().template_texts(params):
+            if field != "body":
+                yield field, text
+        try:  # the body's braces are JSON's: only the strings inside it are templates
+            body = json.loads(params.get("body") or "null")
+        except (TypeError, ValueError):  # not JSON: check_values says so
+            return
+        for text in template.texts_in_data(body):
+            yield "body", text
 
     def prepare(self, params: Mapping[str, Any]) -> Any:
         url = params["url"]
