@@ -35,6 +35,79 @@ def said(prompt: str) -> Flow:
     return ends(Flow("p").add("hi", "play", prompt=prompt).add("end", "hangup"), "hi")
 
 
+# -- 1. menus: duplicate and shadowed options ----------------------------------------------------
+
+
+def menu_flow(options: list[dict[str, Any]], max_digits: int = 1) -> Flow:
+    flow = Flow("menus").add(
+        "menu", "menu", prompt="Choose.", options=options, max_digits=max_digits
+    )
+    flow.add("end", "hangup")
+    for outcome in flow.outcomes("menu"):
+        flow.connect("menu", "end", outcome)
+    return flow
+
+
+def test_a_digit_on_two_options() -> None:
+    flow = menu_flow([{"outcome": "sales", "digits": "1"}, {"outcome": "billing", "digits": "1"}])
+    assert messages(flow) == [
+        "warning: menu.options[1]: digits '1' never match here: options[0] (sales) takes them "
+        "first; give this option other digits"
+    ]
+    near = menu_flow([{"outcome": "sales", "digits": "1"}, {"outcome": "billing", "digits": "2"}])
+    assert messages(near) == []
+
+
+@pytest.mark.parametrize(
+    "first",
+    [{"outcome": "keys", "one_of": ["1", "2"]}, {"outcome": "any", "regex": "^[0-9]$"}],
+)
+def test_an_exact_option_an_earlier_one_of_or_regex_takes(first: dict[str, Any]) -> None:
+    flow = menu_flow([first, {"outcome": "two", "digits": "2"}])
+    assert messages(flow) == [
+        f"warning: menu.options[1]: digits '2' never match here: options[0] ({first['outcome']}) "
+        "takes them first; give this option other digits"
+    ]
+    assert messages(menu_flow([first, {"outcome": "star", "digits": "*"}])) == []
+
+
+def test_one_of_entries_that_can_never_match() -> None:
+    flow = menu_flow(
+        [{"outcome": "one", "digits": "1"}, {"outcome": "rest", "one_of": ["1", "77"]}]
+    )
+    assert messages(flow) == [
+        "warning: menu.options[1]: never matches: '1' (options[0] (one) takes it first), '77' "
+        "(longer than max_digits, 1); give it other digits or raise max_digits"
+    ]
+    partly = menu_flow(
+        [{"outcome": "one", "digits": "1"}, {"outcome": "rest", "one_of": ["1", "2"]}]
+    )
+    assert messages(partly) == [
+        "warning: menu.options[1]: one_of entries that never match here: '1' (options[0] (one) "
+        "takes it first); remove them"
+    ]
+    near = menu_flow([{"outcome": "rest", "one_of": ["2", "77"]}], max_digits=2)
+    assert messages(near) == []
+
+
+def test_a_regex_no_entry_can_match() -> None:
+    too_long = menu_flow([{"outcome": "pin", "regex": "^9\\d{3}$"}])
+    assert messages(too_long) == [
+        "warning: menu.options[0]: regex '^9\\\\d{3}$' matches no entry of at most max_digits "
+        "(1) keys, so it never matches; fix the regex or raise max_digits"
+    ]
+    taken = menu_flow(
+        [{"outcome": "low", "one_of": ["1", "2"]}, {"outcome": "any", "regex": "^[12]"}]
+    )
+    assert messages(taken) == [
+        "warning: menu.options[1]: regex '^[12]' never matches here: every entry it matches is "
+        "taken first by options[0] (low); change the regex or the options before it"
+    ]
+    assert messages(menu_flow([{"outcome": "pin", "regex": "^9\\d{3}$"}], max_digits=4)) == []
+    near = menu_flow([{"outcome": "low", "one_of": ["1"]}, {"outcome": "any", "regex": "^[12]"}])
+    assert messages(near) == []
+
+
 # -- 4. placeholders that are not ----------------------------------------------------------------
 
 
