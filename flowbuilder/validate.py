@@ -21,7 +21,7 @@ import networkx as nx
 
 from flowbuilder.facts import FACTS
 from flowbuilder.flow import Flow
-from flowbuilder.lint import effects, placeholders, voices
+from flowbuilder.lint import effects, loops, placeholders, voices
 from flowbuilder.lint.graph import Graph, Issue, Severity
 from flowbuilder.names import NODE_ID
 from flowbuilder.nodes._base import NodeKind
@@ -54,6 +54,7 @@ def _all_checks(graph: Graph, subflows: Mapping[str, Flow] | None) -> Iterator[I
     yield from _check_edges(graph)
     yield from _check_reachability(graph)
     yield from _check_spin_cycles(graph)
+    yield from loops.check(graph)
     yield from _check_variables(graph)
     yield from placeholders.check(graph)
     yield from effects.check(graph)

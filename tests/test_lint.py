@@ -108,6 +108,102 @@ def test_a_regex_no_entry_can_match() -> None:
     assert messages(near) == []
 
 
+# -- 2. loops with no way to a hangup ------------------------------------------------------------
+
+
+def hold_loop() -> Flow:
+    """welcome, then play <-> wait for ever: nothing ever hangs up."""
+    return (
+        Flow("hold")
+        .add("welcome", "play", prompt="Please hold.")
+        .add("music", "play", prompt="Your call is important to us.")
+        .add("pause", "wait", seconds=5)
+        .connect("welcome", "music")
+        .connect("music", "pause")
+        .connect("pause", "music")
+    )
+
+
+def test_a_play_wait_loop_that_never_reaches_a_hangup() -> None:
+    assert messages(hold_loop()) == [
+        "warning: music: the loop through music, pause never reaches a hangup: callers go "
+        "round until they hang up or the call hits its step limit; give it a way out (a menu "
+        "option, a branch) that leads to a hangup"
+    ]
+
+
+def test_a_loop_with_a_menu_whose_retries_lead_out_is_fine() -> None:
+    flow = hold_loop().remove("pause")
+    flow.add(
+        "ask",
+        "menu",
+        prompt="Press 1 to keep holding.",
+        options=[{"outcome": "hold", "digits": "1"}],
+    )
+    flow.add("end", "hangup")
+    flow.connect("music", "ask").connect("ask", "music", "hold")
+    flow.connect("ask", "end", "invalid").connect("ask", "end", "timeout")
+    assert messages(flow) == []
+    flow.connect("ask", "music", "invalid").connect("ask", "music", "timeout")  # no way out now
+    assert [m for m in messages(flow) if "never reaches a hangup" in m] == [
+        "warning: ask: the loop through ask, music never reaches a hangup: callers go round "
+        "until they hang up or the call hits its step limit; give it a way out (a menu option, "
+        "a branch) that leads to a hangup"
+    ]
+
+
+def test_a_loop_with_a_branch_whose_else_leads_out_is_fine() -> None:
+    flow = hold_loop()
+    flow.add("count", "set", values={"turns": "again"})
+    flow.add(
+        "check",
+        "branch",
+        conditions=[{"name": "again", "subject": "turns", "op": "equals", "value": "again"}],
+    )
+    flow.add("end", "hangup")
+    flow.connect("pause", "count").connect("count", "check").connect("check", "music", "again")
+    flow.connect("check", "end", "else")
+    assert messages(flow) == []
+
+
+def test_an_unconnected_outcome_is_a_way_out() -> None:
+    flow = hold_loop()
+    flow.add("desk", "dial", targets=[{"number": "+33123456789"}])
+    flow.connect("pause", "desk")
+    for outcome in ("answered", "no_answer", "busy"):
+        flow.connect("desk", "music", outcome)
+    assert messages(flow) == [  # failed hangs up: that is the only way out, and a warning
+        "warning: desk.failed: outcome 'failed' is not connected; the call hangs up there: "
+        "connect it"
+    ]
+
+
+def test_only_the_loop_that_leads_nowhere_else_is_reported() -> None:
+    flow = hold_loop()
+    flow.add(
+        "ask",
+        "menu",
+        prompt="Press 1 to hold.",
+        options=[{"outcome": "hold", "digits": "1"}],
+    )
+    flow.connect("welcome", "ask").connect("ask", "ask", "hold")
+    flow.connect("ask", "music", "invalid").connect("ask", "music", "timeout")
+    assert [i.node_id for i in validate(flow)] == ["music"]  # ask's loop leads into music's
+
+
+def test_a_loop_that_never_waits_is_the_endless_loop_error_only() -> None:
+    flow = Flow("spin").add("count", "set", values={"n": "1"})
+    flow.add(
+        "check",
+        "branch",
+        conditions=[{"name": "more", "subject": "n", "op": "equals", "value": "1"}],
+    )
+    flow.connect("count", "check").connect("check", "count", "more").connect(
+        "check", "count", "else"
+    )
+    assert [(i.severity, i.node_id) for i in validate(flow)] == [("error", "check")]
+
+
 # -- 4. placeholders that are not ----------------------------------------------------------------
 
 
@@ -280,6 +376,34 @@ def test_a_well_formed_voice_flowbuilder_does_not_know_is_a_warning() -> None:
 def test_known_voices_and_empty_ones_are_fine() -> None:
     flow = said("Bonjour").set_params("hi", voice="TTS_FR-FR_AUDREY")
     flow.configure(voice="TTS_EN-GB_DANIEL", fallback_voice="")
+    assert messages(flow) == []
+
+
+# -- 7. self-loops -------------------------------------------------------------------------------
+
+
+def test_a_play_leading_back_to_itself() -> None:
+    flow = Flow("s").add("intro", "play", prompt="Welcome").connect("intro", "intro")
+    assert messages(flow) == [
+        "warning: intro.next: 'next' leads back to intro itself: it repeats until the caller "
+        "hangs up or the call hits its step limit; connect it to the node that should follow"
+    ]
+
+
+def test_a_failing_dial_retried_on_itself() -> None:
+    flow = Flow("d").add("desk", "dial", targets=[{"number": "+33123456789"}]).add("end", "hangup")
+    ends(flow, "desk.answered", "desk.no_answer", "desk.busy").connect("desk", "desk", "failed")
+    assert messages(flow) == [
+        "warning: desk.failed: 'failed' leads back to desk itself: a failing dial is retried "
+        "without end; connect it to another node"
+    ]
+    flow.connect("desk", "desk", "busy").connect("desk", "end", "failed")  # redial when busy
+    assert messages(flow) == []
+
+
+def test_a_menu_leading_back_to_itself_is_a_normal_pattern() -> None:
+    flow = menu_flow([{"outcome": "one", "digits": "1"}, {"outcome": "repeat", "digits": "9"}])
+    flow.connect("menu", "menu", "repeat").connect("menu", "menu", "invalid")
     assert messages(flow) == []
 
 
