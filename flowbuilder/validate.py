@@ -19,16 +19,12 @@ from zoneinfo import ZoneInfo
 
 import networkx as nx
 
-from flowbuilder.facts import FACTS
 from flowbuilder.flow import Flow
-from flowbuilder.lint import effects, loops, placeholders, voices
+from flowbuilder.lint import effects, loops, placeholders, variables, voices
 from flowbuilder.lint.graph import Graph, Issue, Severity
+from flowbuilder.lint.variables import ERROR_VARIABLE
 from flowbuilder.names import NODE_ID
 from flowbuilder.nodes._base import NodeKind
-from flowbuilder.template import names_in_data
-
-#: The variable the engine fills with the reason when it takes the flow's error path.
-ERROR_VARIABLE = "last_error"
 
 __all__ = ["ERROR_VARIABLE", "Issue", "Severity", "errors", "validate"]
 
@@ -55,7 +51,7 @@ def _all_checks(graph: Graph, subflows: Mapping[str, Flow] | None) -> Iterator[I
     yield from _check_reachability(graph)
     yield from _check_spin_cycles(graph)
     yield from loops.check(graph)
-    yield from _check_variables(graph)
+    yield from variables.check(graph)
     yield from placeholders.check(graph)
     yield from effects.check(graph)
     yield from voices.check(graph)
@@ -187,45 +183,4 @@ def _check_spin_cycles(graph: Graph) -> Iterator[Issue]:
                 None,
                 f"endless loop: {loop} never waits on the caller; "
                 "put a prompt, menu or wait inside the loop",
-            )
-
-
-def _check_variables(graph: Graph) -> Iterator[Issue]:
-    known = set(FACTS)
-    if graph.on_error:
-        known.add(ERROR_VARIABLE)
-    for node, kind in graph.known():
-        known |= kind.variables_set(node.params)
-    for node, kind in graph.known():
-        params = node.params
-        in_templates: set[str] = set()
-        for p in kind.params:
-            if not p.template or p.name not in params:
-                continue
-            used = names_in_data(params[p.name])
-            in_templates |= used
-            for name in sorted(used - known):
-                yield Issue(
-                    "warning",
-                    node.id,
-                    p.name,
-                    f"uses {{{name}}} but no node sets it; "
-                    "set it with a 'set' node or fix the name",
-                )
-        # variables read outside templates, e.g. play_recording's file name variable
-        for name in sorted(kind.variables_read(params) - in_templates - known):
-            field_name = next(
-                (
-                    p.name
-                    for p in kind.params
-                    if p.type == "variable" and params.get(p.name) == name
-                ),
-                None,
-            )
-            yield Issue(
-                "warning",
-                node.id,
-                field_name,
-                f"reads variable {name!r} but no node sets it; "
-                "set it in an earlier node or fix the name",
             )

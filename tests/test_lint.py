@@ -16,7 +16,7 @@ from flowbuilder.compiler import compile
 from flowbuilder.errors import FlowValidationError
 from flowbuilder.flow import Flow
 from flowbuilder.nodes._base import REGISTRY, CommandKind, Context, NodeSpec, kinds
-from flowbuilder.validate import validate
+from flowbuilder.validate import Issue, validate
 
 
 def messages(flow: Flow) -> list[str]:
@@ -202,6 +202,118 @@ def test_a_loop_that_never_waits_is_the_endless_loop_error_only() -> None:
         "check", "count", "else"
     )
     assert [(i.severity, i.node_id) for i in validate(flow)] == [("error", "check")]
+
+
+# -- 3. variables read where a path leaves them unset --------------------------------------------
+
+
+def two_ways(left: dict[str, Any], right: dict[str, Any], prompt: str) -> Flow:
+    """A branch on the caller's number; each side sets *left* / *right*; both join to say
+    *prompt*, then hang up."""
+    flow = Flow("paths").add(
+        "who",
+        "branch",
+        conditions=[
+            {"name": "known", "subject": "caller", "op": "equals", "value": "+33100000000"}
+        ],
+    )
+    flow.add("a", "set", values=left).add("b", "set", values=right)
+    flow.add("say", "play", prompt=prompt).add("end", "hangup")
+    flow.connect("who", "a", "known").connect("who", "b", "else")
+    return ends(flow.connect("a", "say").connect("b", "say"), "say")
+
+
+def test_a_variable_set_on_one_branch_only() -> None:
+    flow = two_ways({"name": "Ada"}, {"other": "x"}, "Hello {name}")
+    assert messages(flow) == [
+        "warning: say.prompt: uses {name}, which may be unset on the path through b; set it on "
+        "that path too, or fix the name"
+    ]
+    assert messages(two_ways({"name": "Ada"}, {"name": "you"}, "Hello {name}")) == []
+
+
+def test_a_variable_set_on_another_branch_than_the_one_reading_it() -> None:
+    flow = Flow("paths").add(
+        "who",
+        "branch",
+        conditions=[
+            {"name": "known", "subject": "caller", "op": "equals", "value": "+33100000000"}
+        ],
+    )
+    flow.add("a", "set", values={"name": "Ada"}).add("hi", "play", prompt="Hi {name}")
+    flow.add("end", "hangup")
+    flow.connect("who", "a", "known").connect("who", "hi", "else")
+    ends(flow, "a", "hi")
+    assert messages(flow) == [
+        "warning: hi.prompt: uses {name} but no path to this node sets it (only a does, on "
+        "other paths); set it before this node or fix the name"
+    ]
+
+
+def test_the_path_that_lacks_it_is_named_where_the_paths_part() -> None:
+    flow = two_ways({"name": "Ada"}, {"other": "x"}, "Hello")
+    flow.add("more", "play", prompt="Still there?").add("last", "play", prompt="Bye {name}")
+    flow.connect("say", "more").connect("more", "last")
+    ends(flow, "last")
+    assert messages(flow) == [
+        "warning: last.prompt: uses {name}, which may be unset on the path through b; set it on "
+        "that path too, or fix the name"
+    ]
+
+
+def test_a_variable_set_before_a_loop_stays_set_in_it() -> None:
+    flow = Flow("loop").add("name", "set", values={"name": "Ada"})
+    flow.add("hi", "play", prompt="Hi {name}")
+    flow.add(
+        "again", "menu", prompt="1 to hear it again.", options=[{"outcome": "again", "digits": "1"}]
+    )
+    flow.add("end", "hangup")
+    flow.connect("name", "hi").connect("hi", "again").connect("again", "hi", "again")
+    ends(flow, "again.invalid", "again.timeout")
+    assert messages(flow) == []
+    # set inside the loop, after the read: the first time round it is not
+    flow.disconnect("name", "next").remove("name")
+    flow.add("start", "play", prompt="Hello.").add("name", "set", values={"name": "Ada"})
+    flow.entry = "start"
+    flow.connect("start", "hi").connect("again", "name", "again").connect("name", "hi")
+    assert messages(flow) == [
+        "warning: hi.prompt: uses {name}, which may be unset on the path through start; set it "
+        "on that path too, or fix the name"
+    ]
+
+
+def test_a_menu_sets_its_variable_only_when_an_option_matched() -> None:
+    flow = Flow("m").add(
+        "menu", "menu", prompt="1?", options=[{"outcome": "one", "digits": "1"}], variable="pick"
+    )
+    flow.add("chose", "play", prompt="You chose {pick}").add("missed", "play", prompt="{pick}?")
+    flow.add("end", "hangup")
+    flow.connect("menu", "chose", "one").connect("menu", "missed", "invalid")
+    ends(flow, "menu.timeout", "chose", "missed")
+    assert messages(flow) == [
+        "warning: missed.prompt: uses {pick} but no path to this node sets it (only menu does, "
+        "on other paths); set it before this node or fix the name"
+    ]
+
+
+def test_an_http_answer_is_mapped_on_success_only() -> None:
+    flow = Flow("h").add(
+        "lookup",
+        "http_request",
+        url="https://crm.example.com/c?phone={caller}",
+        map={"customer": "data.name"},
+    )
+    flow.add("hi", "play", prompt="Hello {customer}").add("oops", "play", prompt="{http_error}")
+    flow.add("end", "hangup")
+    flow.connect("lookup", "hi", "success").connect("lookup", "oops", "failed")
+    flow.connect("lookup", "oops", "timeout")
+    ends(flow, "hi", "oops")
+    assert messages(flow) == []
+    flow.set_params("oops", prompt="Sorry {customer}: {http_error}")
+    assert messages(flow) == [
+        "warning: oops.prompt: uses {customer} but no path to this node sets it (only lookup "
+        "does, on other paths); set it before this node or fix the name"
+    ]
 
 
 # -- 4. placeholders that are not ----------------------------------------------------------------
@@ -450,3 +562,21 @@ def test_an_unconnected_failure_goes_to_the_error_path() -> None:
         "warning: desk.failed: outcome 'failed' is not connected; the error path (oops) takes "
         "it: connect it to handle it here"
     ]
+
+
+def test_every_new_issue_names_its_node_or_setting() -> None:
+    flows = [
+        menu_flow([{"outcome": "a", "digits": "1"}, {"outcome": "b", "digits": "1"}]),
+        hold_loop(),
+        two_ways({"name": "Ada"}, {"other": "x"}, "Hi {name}"),
+        said("Hi {prénom}"),
+        effects_chain(),
+        said("Hi").configure(voice="nope"),
+        Flow("s").add("intro", "play", prompt="Hi").connect("intro", "intro"),
+    ]
+    for flow in flows:
+        found: list[Issue] = validate(flow)
+        assert found, flow
+        for issue in found:
+            assert issue.node_id or issue.field, issue
+            assert "\n" not in issue.message

@@ -362,6 +362,11 @@ class NodeKind:
         """Variables this node writes (for the 'used but never set' check)."""
         return {params[p.name] for p in self.params if p.type == "variable" and params.get(p.name)}
 
+    def variables_set_by(self, params: Mapping[str, Any], outcome: str) -> set[str]:
+        """Variables set whenever the node leaves through *outcome* (for the per-path check);
+        by default every variable it writes."""
+        return self.variables_set(params)
+
     def variables_read(self, params: Mapping[str, Any]) -> set[str]:
         """Variables this node's templates read."""
         found: set[str] = set()

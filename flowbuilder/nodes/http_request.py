@@ -212,6 +212,11 @@ class HttpRequestKind(NodeKind):
         names = {str(k) for k in mapping} if isinstance(mapping, dict) else set()
         return names | {STATUS_VARIABLE, ERROR_VARIABLE}
 
+    def variables_set_by(self, params: Mapping[str, Any], outcome: str) -> set[str]:
+        if outcome in self.failure_outcomes:  # the answer's values come with success only
+            return {STATUS_VARIABLE, ERROR_VARIABLE}
+        return self.variables_set(params) - {ERROR_VARIABLE}
+
     def template_texts(self, params: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         for field, text in super().template_texts(params):
             if field != "body":

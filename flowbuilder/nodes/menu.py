@@ -162,6 +162,9 @@ class Menu(NodeKind):
             for i, message in _dead_routes(options, max_digits)
         ]
 
+    def variables_set_by(self, params: Mapping[str, Any], outcome: str) -> set[str]:
+        return set() if outcome in self.retry_outcomes else self.variables_set(params)
+
     def prepare(self, params: Mapping[str, Any]) -> Any:
         """(outcome, matcher) pairs, regexes compiled once."""
         routes: list[tuple[str, Matcher]] = []
