@@ -59,9 +59,11 @@ class Graph:
     nodes: dict[str, Node]  # sorted by id
     entry: str | None
     on_error: Any  # as set: may name no node (reported by the structure rule)
+    #: a subflow: an unconnected outcome returns to the node that ran it (not a hang-up)
+    returns: bool = False
 
     @classmethod
-    def of(cls, flow: Flow) -> Graph:
+    def of(cls, flow: Flow, *, returns: bool = False) -> Graph:
         data, succ = flow.graph.nodes, flow.graph.succ
         nodes = {}
         for node_id in sorted(data):
@@ -74,7 +76,7 @@ class Graph:
                 edges={k: v for v, keys in succ[node_id].items() for k in keys},
             )
         on_error = flow.graph.graph["settings"].get("on_error")
-        return cls(flow, nodes, flow.entry, on_error)
+        return cls(flow, nodes, flow.entry, on_error, returns)
 
     @property
     def settings(self) -> Mapping[str, Any]:
