@@ -110,36 +110,48 @@ class _Paths:
     def solve(self) -> None:
         graph, bit = self.graph, self.bit
         for node in graph.nodes.values():
-            if node.id in graph.reached and node.kind is not None:
-                for outcome in node.edges:
-                    names = node.kind.variables_set_by(node.params, outcome)
-                    self.gen[node.id, outcome] = sum(bit[n] for n in names if n in bit)
-        everything = (1 << len(bit)) - 1
-        must = self.must = dict.fromkeys(graph.reached, everything)
-        may = self.may = dict.fromkeys(graph.reached, 0)
-        # the worklist always takes the earliest node in reverse postorder: a loop's back edge
-        # sends the work back to the loop's head, which settles before anything after the loop
-        # is visited again (a first-in-first-out list would sweep the rest of the flow once
+            kind = node.kind
+            if node.id not in graph.reached or kind is None:
+                continue
+            if not any(n in bit for n in kind.variables_set(node.params)):
+                continue  # most nodes set nothing anyone reads
+            for outcome in node.edges:
+                names = kind.variables_set_by(node.params, outcome)
+                self.gen[node.id, outcome] = sum(bit[n] for n in names if n in bit)
+        # nodes by rank in reverse postorder; the worklist always takes the earliest: a loop's
+        # back edge sends the work back to the loop's head, which settles before anything after
+        # the loop is visited again (first-in-first-out would sweep the rest of the flow once
         # per loop)
         order = self._order()
         rank = {n: i for i, n in enumerate(order)}
-        heap = list(range(len(order)))  # ranks: already a heap
-        queued = set(heap)
+        ways_in = [
+            [(rank[p], self.gen.get((p, o), 0)) for p, o in graph.preds[n] if p in rank]
+            for n in order
+        ]
+        ways_out = [[rank[t] for t in graph.nodes[n].edges.values()] for n in order]
+        everything = (1 << len(bit)) - 1
+        start = [self.start.get(n) for n in order]
+        must, may = [everything] * len(order), [0] * len(order)
+        heap = list(range(len(order)))  # already a heap
+        queued = [True] * len(order)
         while heap:
-            n = order[heapq.heappop(heap)]
-            queued.discard(rank[n])
-            m, y = self.start.get(n, everything), self.start.get(n, 0)
-            for p, outcome in graph.preds[n]:
-                if p in must:
-                    g = self.gen.get((p, outcome), 0)
-                    m &= must[p] | g
-                    y |= may[p] | g
-            if m != must[n] or y != may[n]:
-                must[n], may[n] = m, y
-                for t in graph.nodes[n].edges.values():
-                    if rank[t] not in queued:
-                        heapq.heappush(heap, rank[t])
-                        queued.add(rank[t])
+            i = heapq.heappop(heap)
+            queued[i] = False
+            first = start[i]
+            m, y = (everything, 0) if first is None else (first, first)
+            for p, g in ways_in[i]:
+                m &= must[p] | g
+                y |= may[p] | g
+            if m != must[i] or y != may[i]:
+                must[i], may[i] = m, y
+                for t in ways_out[i]:
+                    if not queued[t]:
+                        heapq.heappush(heap, t)
+                        queued[t] = True
+        self.must, self.may = (
+            dict(zip(order, must, strict=True)),
+            dict(zip(order, may, strict=True)),
+        )
 
     def _order(self) -> list[str]:
         """Reached nodes in reverse postorder from the roots (each node after its predecessors,
