@@ -104,6 +104,13 @@ def test_a_regex_no_entry_can_match() -> None:
         "taken first by options[0] (low); change the regex or the options before it"
     ]
     assert messages(menu_flow([{"outcome": "pin", "regex": "^9\\d{3}$"}], max_digits=4)) == []
+    twice = menu_flow(
+        [{"outcome": "nine", "regex": "^9"}, {"outcome": "again", "regex": "^9"}], max_digits=4
+    )
+    assert messages(twice) == [
+        "warning: menu.options[1]: regex '^9' never matches here: options[0] (nine) has it too; "
+        "remove one"
+    ]
     near = menu_flow([{"outcome": "low", "one_of": ["1"]}, {"outcome": "any", "regex": "^[12]"}])
     assert messages(near) == []
 

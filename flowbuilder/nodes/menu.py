@@ -270,53 +270,58 @@ def _dead_routes(options: list[Any], max_digits: int) -> Iterator[tuple[int, str
         matcher = _matcher(option, max_digits)
         if matcher is None:
             continue
-        if isinstance(matcher, str):  # an exact entry
-            taker = _taker(matcher, earlier)
-            if taker:
-                yield (
-                    i,
-                    (
-                        f"digits {matcher!r} never match here: {taker} takes them first; "
-                        "give this option other digits"
-                    ),
-                )
-        elif isinstance(matcher, frozenset):
-            dead = []
-            for entry in option["one_of"]:
-                if len(entry) > max_digits:
-                    dead.append(f"{entry!r} (longer than max_digits, {max_digits})")
-                elif taker := _taker(entry, earlier):
-                    dead.append(f"{entry!r} ({taker} takes it first)")
-            if dead and len(dead) == len(option["one_of"]):
-                yield (
-                    i,
-                    (f"never matches: {', '.join(dead)}; give it other digits or raise max_digits"),
-                )
-            elif dead:
-                yield i, f"one_of entries that never match here: {', '.join(dead)}; remove them"
-        elif max_digits <= _ENUMERABLE_DIGITS:  # a regex: try every entry a caller can make
-            pattern = matcher.pattern
-            entries = _entries_matched(pattern, max_digits)
-            if not entries:
-                yield (
-                    i,
-                    (
-                        f"regex {pattern!r} matches no entry of at most max_digits ({max_digits}) "
-                        "keys, so it never matches; fix the regex or raise max_digits"
-                    ),
-                )
-            elif all(_taker(e, earlier) for e in entries):
-                takers = sorted({_taker(e, earlier) for e in entries})
-                yield (
-                    i,
-                    (
-                        f"regex {pattern!r} never matches here: every entry it matches is taken "
-                        f"first by {', '.join(takers)}; change the regex or the options before it"
-                    ),
-                )
-        elif taker := next((w for w, m in earlier if m == matcher), ""):
-            yield i, f"regex {matcher.pattern!r} never matches here: {taker} has the same one"
+        message = _dead_route(option, matcher, max_digits, earlier)
+        if message:
+            yield i, message
         earlier.append((f"options[{i}] ({option_outcome(option)})", matcher))
+
+
+def _dead_route(
+    option: Mapping[str, Any],
+    matcher: Matcher,
+    max_digits: int,
+    earlier: list[tuple[str, Matcher]],
+) -> str:
+    """What of *option* no entry reaches, given the options before it, and the fix; or ``""``."""
+    if isinstance(matcher, str):  # an exact entry
+        taker = _taker(matcher, earlier)
+        if taker:
+            return (
+                f"digits {matcher!r} never match here: {taker} takes them first; "
+                "give this option other digits"
+            )
+        return ""
+    if isinstance(matcher, frozenset):
+        dead = []
+        for entry in option["one_of"]:
+            if len(entry) > max_digits:
+                dead.append(f"{entry!r} (longer than max_digits, {max_digits})")
+            elif taker := _taker(entry, earlier):
+                dead.append(f"{entry!r} ({taker} takes it first)")
+        if dead and len(dead) == len(option["one_of"]):
+            return f"never matches: {', '.join(dead)}; give it other digits or raise max_digits"
+        return (
+            f"one_of entries that never match here: {', '.join(dead)}; remove them" if dead else ""
+        )
+    pattern = matcher.pattern
+    if max_digits > _ENUMERABLE_DIGITS:  # too many entries to try: only a repeated regex
+        taker = next((who for who, m in earlier if m == matcher), "")
+        return (
+            f"regex {pattern!r} never matches here: {taker} has it too; remove one" if taker else ""
+        )
+    entries = _entries_matched(pattern, max_digits)  # every entry a caller can make, tried
+    if not entries:
+        return (
+            f"regex {pattern!r} matches no entry of at most max_digits ({max_digits}) keys, so "
+            "it never matches; fix the regex or raise max_digits"
+        )
+    takers = {_taker(e, earlier) for e in entries}
+    if "" not in takers:
+        return (
+            f"regex {pattern!r} never matches here: every entry it matches is taken first by "
+            f"{', '.join(sorted(takers))}; change the regex or the options before it"
+        )
+    return ""
 
 
 def _matcher(option: Any, max_digits: int) -> Matcher | None:
