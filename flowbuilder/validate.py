@@ -1,7 +1,10 @@
 """``validate(flow) -> list[Issue]``: every problem in a flow, as values.
 
 Errors stop ``compile()``; warnings never do. Each issue names the node and the field and says how
-to fix it, in one line.
+to fix it, in one line. Structure, parameters, edges, reachability, endless loops and subflows
+are checked here; the deeper rules (loops with no way out, variables per path, placeholders,
+effect timeouts in one callback, voices) are in :mod:`flowbuilder.lint`, one module each, and
+each kind adds its own (a menu's dead options) in ``NodeKind.advice``.
 
 >>> from flowbuilder.flow import Flow
 >>> flow = Flow("demo").add("hi", "play", prompt="Hello {name}")
