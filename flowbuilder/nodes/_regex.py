@@ -27,6 +27,8 @@ MAX_MEMORY_BYTES: Final = 8 * 1024 * 1024
 class Pattern(Protocol):
     """What flows use of a compiled pattern."""
 
+    pattern: str
+
     def search(self, text: str) -> Any: ...
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlsplit
@@ -170,6 +170,7 @@ class HttpRequestKind(NodeKind):
     failure_outcomes = ("failed", "timeout")
     waits_on_caller = False
     makes_http_requests = True
+    effect_timeout_param = "timeout_ms"
 
     # declaration ----------------------------------------------------------------------------
 
@@ -229,6 +230,22 @@ class HttpRequestKind(NodeKind):
         mapping = params.get("map")
         names = {str(k) for k in mapping} if isinstance(mapping, dict) else set()
         return names | {STATUS_VARIABLE, ERROR_VARIABLE}
+
+    def variables_set_by(self, params: Mapping[str, Any], outcome: str) -> set[str]:
+        if outcome in self.failure_outcomes:  # the answer's values come with success only
+            return {STATUS_VARIABLE, ERROR_VARIABLE}
+        return self.variables_set(params) - {ERROR_VARIABLE}
+
+    def template_texts(self, params: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        for field, text in super().template_texts(params):
+            if field != "body":
+                yield field, text
+        try:  # the body's braces are JSON's: only the strings inside it are templates
+            body = json.loads(params.get("body") or "null")
+        except (TypeError, ValueError):  # not JSON: check_values says so
+            return
+        for text in template.texts_in_data(body):
+            yield "body", text
 
     def prepare(self, params: Mapping[str, Any]) -> Any:
         url = params["url"]

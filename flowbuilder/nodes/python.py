@@ -96,6 +96,7 @@ class Python(NodeKind):
     routes_param = "outcomes"
     failure_outcomes = RESERVED
     waits_on_caller = False
+    effect_timeout_param = "timeout_ms"
 
     def outcomes(self, params: Mapping[str, Any]) -> tuple[str, ...]:
         declared = params.get("outcomes")
@@ -144,6 +145,11 @@ class Python(NodeKind):
         declared = params.get("sets")
         names = {n for n in declared if isinstance(n, str)} if isinstance(declared, list) else set()
         return names | {ERROR_VARIABLE}
+
+    def variables_set_by(self, params: Mapping[str, Any], outcome: str) -> set[str]:
+        if outcome in self.failure_outcomes:  # the function's variables come with its outcomes
+            return {ERROR_VARIABLE}
+        return self.variables_set(params) - {ERROR_VARIABLE}
 
     def prepare(self, params: Mapping[str, Any]) -> Any:
         return frozenset(params["outcomes"])

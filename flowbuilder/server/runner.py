@@ -27,6 +27,7 @@ from tornado.httpserver import HTTPServer
 
 from flowbuilder._loopthread import LoopThread
 from flowbuilder._rerun import Live
+from flowbuilder.callr.constants import DEFAULT_ANSWER_BUDGET_MS
 from flowbuilder.compiler import Program
 from flowbuilder.engine import EngineConfig
 from flowbuilder.flow import Flow
@@ -40,7 +41,6 @@ from flowbuilder.server.service import CallbackService
 logger = logging.getLogger("flowbuilder.server")
 
 DEFAULT_MAX_BODY_BYTES: Final = 256 * 1024
-DEFAULT_ANSWER_BUDGET_MS: Final = 4000
 #: Calls not heard from for this long are forgotten (CALLR never sent their HANGUP).
 CALL_IDLE_S: Final = 6 * 3600.0
 _PRUNE_EVERY_S: Final = 60.0
