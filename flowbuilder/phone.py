@@ -230,7 +230,8 @@ class Transcript:
     def __str__(self) -> str:
         lines = [
             f"call {self.setup.callid} {self.direction} "
-            f"{self.setup.cli_number or 'anonymous'} -> {self.setup.number}"
+            f"{self.setup.cli_number or 'anonymous'} -> {self.setup.number}, "
+            f"started {self.setup.date_started} UTC"
         ]
         shown = {
             "heard": "🔊",
