@@ -148,7 +148,8 @@ def test_bad_files_give_one_line(
     saved: dict[str, Path], tmp_path: Path, name: str, message: str, command: tuple[str, ...]
 ) -> None:
     path = saved.get(name, tmp_path / "missing.json")
-    line = one_line_error(run(*(arg.format(path) for arg in command)))
+    code = 2 if command[0] == "test" else 1  # test: 1 means a scenario failed
+    line = one_line_error(run(*(arg.format(path) for arg in command)), code)
     assert line.startswith(f"flowbuilder {command[0]}: ")
     assert str(path) in line
     assert message in line
