@@ -40,6 +40,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from types import MappingProxyType
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -194,7 +195,9 @@ class BusinessHours(NodeKind):
         for entry in params["exceptions"]:
             spans = tuple(sorted(_checked_span(r) for r in entry["hours"]))
             dated[_checked_date(entry["date"])] = Special(False, spans, entry.get("name") or "")
-        return Schedule(params["timezone"], tuple(tuple(d) for d in weekly), dated)
+        return Schedule(
+            params["timezone"], tuple(tuple(d) for d in weekly), MappingProxyType(dated)
+        )
 
     def start(self, node: NodeSpec, ctx: Context) -> Action:
         schedule: Schedule = node.prepared
