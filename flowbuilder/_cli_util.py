@@ -52,6 +52,17 @@ def line_printer(out: TextIO, as_json: bool, text: Callable[[R], str]) -> Callab
     return show
 
 
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free port) to 65535, or one clear error."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 0 (any free port) to 65535")
+    return port
+
+
 @contextlib.contextmanager
 def until_interrupted() -> Iterator[None]:
     """Run the body until Ctrl-C or SIGTERM, then carry on quietly after the ``with``.

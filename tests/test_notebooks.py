@@ -49,6 +49,8 @@ EXPECTED_OUTPUT = {
         "(Saturday): hours → closed → bye → end",
         "at 22:00: hours → closed → bye → end",
         "wrong password -> 401",
+        "play done        UP      → (still at closed)",
+        "hangup done      HANGUP  → (call over)",
     ],
     "03_outbound_calls": ["BUSY -> None", "PROPERTY_VALUE_ERROR [options.cli]"],
     "04_export_and_deploy": [

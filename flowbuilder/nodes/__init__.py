@@ -10,6 +10,7 @@ from flowbuilder.nodes import (  # noqa: F401  (each import registers its kind)
     dial,
     gather,
     hangup,
+    hangup_callid,
     http_request,
     menu,
     play,

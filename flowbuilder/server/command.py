@@ -13,8 +13,13 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from flowbuilder._cli_util import add_allow_argument, line_printer, until_interrupted
-from flowbuilder.errors import FlowbuilderError
+from flowbuilder._cli_util import (
+    add_allow_argument,
+    line_printer,
+    port_number,
+    until_interrupted,
+)
+from flowbuilder.errors import FlowbuilderError, FlowValidationError
 from flowbuilder.hygiene import clean
 
 if TYPE_CHECKING:
@@ -33,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, flow_argument: bool = True
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
     parser.add_argument(
-        "--port", type=int, default=8080, help="port (default 8080; 0: any free port)"
+        "--port", type=port_number, default=8080, help="port (default 8080; 0: any free port)"
     )
     parser.add_argument("--path", default="/", help="URL path to answer at (default /)")
     parser.add_argument(
@@ -54,6 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, flow_argument: bool = True
     parser.add_argument("--app", help="answer only callbacks of this app hash")
     parser.add_argument(
         "--public-url", help="the URL CALLR reaches this server by (tunnel or reverse proxy)"
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve a --public-url without --login/--password (anyone who finds it can post)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print each event as a JSON line instead of text"
@@ -80,6 +90,7 @@ def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = 
             secret=args.secret,
             app=args.app,
             public_url=args.public_url,
+            insecure=args.insecure,
             name="cli",
             allow=args.allow,
         )
@@ -95,6 +106,13 @@ def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = 
             handle.stop()
     print("flowbuilder: stopped", file=out, flush=True)
     return 0
+
+
+def invalid_flow(prog: str, source: str, exc: FlowValidationError) -> str:
+    """What a command says of a flow it cannot serve: every error, one line each."""
+    errors = [i for i in exc.issues if i.severity == "error"] or exc.issues
+    head = f"{prog}: {source}: {len(errors)} error(s), nothing is served; fix them first:"
+    return "\n".join(clean(line) for line in [head, *(f"  {issue}" for issue in errors)])
 
 
 def credentials_problem(login: str | None, password: str | None) -> str | None:
@@ -134,6 +152,9 @@ def main(flow: Flow | Program, argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         code = run(flow, args)
+    except FlowValidationError as exc:
+        print(invalid_flow("serve", "this flow", exc), file=sys.stderr)
+        code = 1
     except (FlowbuilderError, OSError, ValueError) as exc:
         print(clean(f"serve: {exc}"), file=sys.stderr)
         code = 1
@@ -152,6 +173,9 @@ def command(args: argparse.Namespace) -> int:
     flow = load(args.flow, allow=args.allow)
     try:
         return run(flow, args)
+    except FlowValidationError as exc:  # every error, one line each, as validate shows them
+        print(invalid_flow("flowbuilder serve", args.flow, exc), file=sys.stderr)
+        return 1
     except (OSError, ValueError) as exc:  # address in use, bad options: one line
         print(clean(f"flowbuilder serve: {exc}"), file=sys.stderr)
         return 1

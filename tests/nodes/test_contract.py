@@ -57,6 +57,7 @@ MINIMAL: dict[str, Minimal] = {
     "record": Minimal(),
     "voicemail": Minimal(),
     "hangup": Minimal(),
+    "hangup_callid": Minimal({"callid": "421890"}),
     "play_recording": Minimal(variables={"recording": "rec_1.wav"}),
     "conference": Minimal({"id": "42"}),
     "simple_conference": Minimal({"id": "42"}),
