@@ -1,6 +1,6 @@
 # Two entry points: `make lab` (set up, then open the quickstart in JupyterLab) and `make test`.
 PY ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -50,7 +50,10 @@ pytest: $(STAMP) $(MERMAID_FILE)
 
 test: lint types pytest
 
+# the peers' extra too (FastAPI, uvicorn, uvloop); VENV=.venv313 PY=python3.13 for another Python
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/peers.py
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/server.py
 	$(BIN)/python benchmarks/sandbox.py
