@@ -517,6 +517,43 @@ async def run_phase(
 # -- the run -------------------------------------------------------------------------------------
 
 
+# flowbuilder without one of its speed-ups (``--ablations``): what each one buys
+_CLI = "from flowbuilder.cli import main; sys.exit(main(sys.argv[1:]))"
+WITHOUT: dict[str, str] = {
+    # the line per callback printed and flushed by the server's thread, as before
+    "flowbuilder_sync_output": """
+import sys
+from flowbuilder import _cli_util
+from flowbuilder.server import command
+
+class Printer:
+    def __init__(self, out, as_json, text):
+        self.show = _cli_util.line_printer(out, as_json, text)
+    def __call__(self, item):
+        self.show(item)
+    def close(self):
+        pass
+
+command.BackgroundLines = Printer
+""",
+    # asyncio's own event loop
+    "flowbuilder_asyncio_loop": "import sys\nsys.modules['uvloop'] = None\n",
+    # tasks started one loop turn later, as without asyncio.eager_task_factory
+    "flowbuilder_no_eager": "import asyncio, sys\ndel asyncio.eager_task_factory\n",
+}
+
+
+def ablations() -> list[str]:
+    names = ["flowbuilder_sync_output"]
+    with contextlib.suppress(ImportError):
+        import uvloop  # noqa: F401
+
+        names.append("flowbuilder_asyncio_loop")
+    if hasattr(asyncio, "eager_task_factory"):
+        names.append("flowbuilder_no_eager")
+    return names
+
+
 def servers_for(names: list[str], peers_dir: Path, flow_file: Path) -> list[Server]:
     python = sys.executable
     console = Path(python).with_name("flowbuilder")
@@ -525,6 +562,10 @@ def servers_for(names: list[str], peers_dir: Path, flow_file: Path) -> list[Serv
     known = {
         "flowbuilder": Server("flowbuilder", serve, "_fb"),
         "flowbuilder_quiet": Server("flowbuilder_quiet", [*serve, "--quiet"], "_fb"),
+        **{
+            name: Server(name, [python, "-c", prelude + _CLI, "serve", str(flow_file)], "_fb")
+            for name, prelude in WITHOUT.items()
+        },
         "fastapi": Server("fastapi", [python, str(peers_dir / "fastapi_peer.py")], "ivr"),
         "tornado": Server("tornado", [python, str(peers_dir / "tornado_peer.py")], "ivr"),
         "trivial": Server("trivial", [python, str(peers_dir / "trivial.py")], "", checked=False),
@@ -584,12 +625,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         default="flowbuilder,flowbuilder_quiet,fastapi,tornado",
         help="which to measure, in order (flowbuilder must be one)",
     )
+    parser.add_argument(
+        "--ablations",
+        action="store_true",
+        help="also flowbuilder without each of its speed-ups (" + ", ".join(WITHOUT) + ")",
+    )
     parser.add_argument("--peers-dir", type=Path, default=PEERS_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 20)
     seconds = args.seconds or (0.3 if args.quick else 0.5)
     cold_starts = args.cold_starts or (1 if args.quick else 7)
-    names = args.servers.split(",")
+    names = args.servers.split(",") + (ablations() if args.ablations else [])
     if "flowbuilder" not in names:
         parser.error("--servers must include flowbuilder: the answers are compared with its")
     pin, pinning = can_pin()
@@ -704,6 +750,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         values = ratios("flowbuilder", "flowbuilder_quiet")
         out["output_on_vs_quiet"] = round(statistics.median(values), 3)
         out["output_on_vs_quiet_quartiles"] = quartiles(values)
+    for name in WITHOUT:
+        if name in results:  # above 1: the speed-up pays
+            values = ratios("flowbuilder", name)
+            out.setdefault("speedups", {})[name.replace("flowbuilder_", "vs_")] = {
+                "median": round(statistics.median(values), 3),
+                "quartiles": quartiles(values),
+                "cpu_per_callback": round(cpu_us("flowbuilder") / cpu_us(name), 3),
+            }
     out["cold_start_ms"] = round(statistics.median(cold["flowbuilder"]), 1)
     if "tornado" in cold:
         out["cold_start_ms_tornado"] = round(statistics.median(cold["tornado"]), 1)

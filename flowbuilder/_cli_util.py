@@ -51,8 +51,9 @@ class BackgroundLines(Generic[R]):
 
     The server's loop only appends the item: formatting, writing and flushing happen elsewhere,
     once per batch instead of once per line, and an output that blocks (a terminal paused with
-    Ctrl-S, a full pipe) never stops calls being answered. :meth:`close` (or leaving the
-    ``with``) prints everything still waiting.
+    Ctrl-S, a full pipe) never stops calls being answered. Items are kept from the start;
+    printing begins at :meth:`start` (or entering a ``with``), so what comes first can be printed
+    before them. :meth:`close` (or leaving the ``with``) prints everything still waiting.
 
     >>> import io
     >>> out = io.StringIO()
@@ -83,7 +84,11 @@ class BackgroundLines(Generic[R]):
         self._broken = False
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="flowbuilder-output", daemon=True)
+
+    def start(self) -> BackgroundLines[R]:
+        """Begin printing (what came before included)."""
         self._thread.start()
+        return self
 
     def __call__(self, item: R) -> None:
         if len(self._items) < self._max_backlog:
@@ -123,11 +128,13 @@ class BackgroundLines(Generic[R]):
     def close(self) -> None:
         """Print what is still waiting, then stop the thread (idempotent)."""
         self._closing.set()
-        if self._thread is not threading.current_thread():
+        if self._thread.ident is None:  # never started
+            self._write()
+        elif self._thread is not threading.current_thread():
             self._thread.join(CLOSE_TIMEOUT_S)
 
     def __enter__(self) -> BackgroundLines[R]:
-        return self
+        return self.start()
 
     def __exit__(
         self,

@@ -122,7 +122,7 @@ class _Stuck(io.StringIO):
 
 def test_a_stuck_output_keeps_a_bounded_backlog_and_says_how_much_it_dropped():
     out = _Stuck()
-    show = BackgroundLines(out, as_json=False, text=str, every_s=0.01, max_backlog=5)
+    show = BackgroundLines(out, as_json=False, text=str, every_s=0.01, max_backlog=5).start()
     show("first")
     assert out.writing.wait(10)  # the writer is stuck on it
     for n in range(20):  # five wait their turn, fifteen are dropped
@@ -132,3 +132,14 @@ def test_a_stuck_output_keeps_a_bounded_backlog_and_says_how_much_it_dropped():
     lines = out.getvalue().splitlines()
     assert lines[:6] == ["first", "0", "1", "2", "3", "4"]
     assert lines[6:] == ["... 15 line(s) dropped: the output took nothing for too long"]
+
+
+def test_what_comes_before_start_is_printed_after_the_header():
+    # flowbuilder serve subscribes before printing its URL: a call may come in meanwhile
+    out = io.StringIO()
+    show = BackgroundLines(out, as_json=False, text=str)
+    show(1)
+    out.write("URL for CALLR: ...\n")
+    show.start()
+    show.close()
+    assert out.getvalue() == "URL for CALLR: ...\n1\n"

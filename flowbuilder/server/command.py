@@ -82,12 +82,13 @@ def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = 
             public_url=args.public_url,
             name="cli",
         )
-        printer = unsubscribe = None
+        # subscribed at once, a callback may come any time now; printed after the announce
+        printer = None if args.quiet else BackgroundLines(out, args.json, str)
+        unsubscribe = handle.subscribe(printer) if printer is not None else None
         try:
             _announce(handle, args, out)
-            if not args.quiet:
-                printer = BackgroundLines(out, args.json, str)
-                unsubscribe = handle.subscribe(printer)
+            if printer is not None:
+                printer.start()
             while handle.running:
                 handle.wait(0.5)
         finally:
