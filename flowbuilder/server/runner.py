@@ -302,8 +302,7 @@ class ServerHandle:
 
     def _run(self, sockets: list[socket.socket], ready: threading.Event) -> None:
         try:
-            with asyncio.Runner(loop_factory=new_event_loop) as runner:
-                runner.run(self._main(sockets, ready))
+            asyncio.run(self._main(sockets, ready))
         except BaseException as exc:  # startup failures are re-raised by start()
             self._failure = exc
             logger.exception("%s: the server thread failed", self.name)
@@ -438,23 +437,6 @@ class ServerHandle:
             + (f"<p>Last events:</p><ul>{last}</ul>" if last else "")
             + "</div>"
         )
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """The server's event loop: uvloop's where it is installed (its loop and transports are C:
-    each request's reads, writes and callbacks cost less), else asyncio's. Where this Python has
-    eager tasks (3.12+), the loop starts each task at once: a request the engine answers without
-    waiting is answered inside the task Tornado starts for it, not one loop turn later."""
-    try:
-        import uvloop
-    except ImportError:
-        loop = asyncio.new_event_loop()
-    else:
-        loop = uvloop.new_event_loop()
-    eager = getattr(asyncio, "eager_task_factory", None)
-    if eager is not None:
-        loop.set_task_factory(eager)
-    return loop
 
 
 def _bind(host: str, port: int, backlog: int = 1024) -> list[socket.socket]:
