@@ -284,6 +284,8 @@ def check_answers(servers: list[Server]) -> tuple[int, list[list[Exchange]]]:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         try:
             recorded[server.name] = [play_script(conn, data) for _, data in SCRIPTS]
+        except OSError as exc:
+            raise RuntimeError(f"{server.name} failed: {exc}\n{tail(server.output)}") from None
         finally:
             conn.close()
         server.callbacks += sum(len(call) for call in recorded[server.name])
@@ -531,24 +533,21 @@ class Printer:
         self.show = _cli_util.line_printer(out, as_json, text)
     def __call__(self, item):
         self.show(item)
+    def start(self):
+        return self
     def close(self):
         pass
 
 command.BackgroundLines = Printer
 """,
-    # asyncio's own event loop
-    "flowbuilder_asyncio_loop": "import sys\nsys.modules['uvloop'] = None\n",
-    # tasks started one loop turn later, as without asyncio.eager_task_factory
+    # tasks started one loop turn later: a server that installs asyncio.eager_task_factory
+    # (3.12+) finds none (the same as flowbuilder where it does not)
     "flowbuilder_no_eager": "import asyncio, sys\ndel asyncio.eager_task_factory\n",
 }
 
 
 def ablations() -> list[str]:
     names = ["flowbuilder_sync_output"]
-    with contextlib.suppress(ImportError):
-        import uvloop  # noqa: F401
-
-        names.append("flowbuilder_asyncio_loop")
     if hasattr(asyncio, "eager_task_factory"):
         names.append("flowbuilder_no_eager")
     return names
