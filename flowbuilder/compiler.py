@@ -28,7 +28,7 @@ from typing import Any
 
 from flowbuilder.errors import FlowError, FlowValidationError
 from flowbuilder.flow import SCHEMA_VERSION, Flow, _plain_copy
-from flowbuilder.nodes._base import DEFAULT_VOICE, NodeSpec, fixed_entry, get_kind
+from flowbuilder.nodes._base import NodeSpec, get_kind
 from flowbuilder.validate import Issue, validate
 
 
@@ -87,33 +87,44 @@ def _collect(
     flow: Flow, library: Mapping[str, Flow], out: dict[str, Program], stack: tuple[str, ...]
 ) -> None:
     for node_id in flow:
-        if flow.kind(node_id) != "subflow":
-            continue
-        name = flow.params(node_id)["flow"]
-        if name in stack:
-            raise FlowError(
-                f"subflow {name!r} calls itself ({' -> '.join((*stack, name))})",
-                node_id=node_id,
-                field="flow",
-            )
-        if name in out:
-            continue
-        sub = library.get(name)
-        if sub is None:  # validate() reports it first; kept so a KeyError can never escape
-            known = ", ".join(sorted(library)) or "none"
-            raise FlowValidationError(
-                [Issue("error", node_id, "flow", f"unknown subflow {name!r}; supplied: {known}")]
-            )
-        # the subflow's own errors, named "subflow/node" as in traces
-        issues = [
-            replace(i, node_id=f"{name}/{i.node_id}" if i.node_id else name)
-            for i in validate(sub, subflows=library)
-            if i.severity == "error"
-        ]
-        if issues:
-            raise FlowValidationError(issues)
-        _collect(sub, library, out, (*stack, name))
-        out[name] = _freeze(sub, MappingProxyType({}))
+        for name in get_kind(flow.kind(node_id), node_id=node_id).subflows_called(
+            flow.params(node_id)
+        ):
+            _collect_one(flow, node_id, name, library, out, stack)
+
+
+def _collect_one(
+    flow: Flow,
+    node_id: str,
+    name: str,
+    library: Mapping[str, Flow],
+    out: dict[str, Program],
+    stack: tuple[str, ...],
+) -> None:
+    if name in stack:
+        raise FlowError(
+            f"subflow {name!r} calls itself ({' -> '.join((*stack, name))})",
+            node_id=node_id,
+            field="flow",
+        )
+    if name in out:
+        return
+    sub = library.get(name)
+    if sub is None:  # validate() reports it first; kept so a KeyError can never escape
+        known = ", ".join(sorted(library)) or "none"
+        raise FlowValidationError(
+            [Issue("error", node_id, "flow", f"unknown subflow {name!r}; supplied: {known}")]
+        )
+    # the subflow's own errors, named "subflow/node" as in traces
+    issues = [
+        replace(i, node_id=f"{name}/{i.node_id}" if i.node_id else name)
+        for i in validate(sub, subflows=library)
+        if i.severity == "error"
+    ]
+    if issues:
+        raise FlowValidationError(issues)
+    _collect(sub, library, out, (*stack, name))
+    out[name] = _freeze(sub, MappingProxyType({}))
 
 
 def _freeze(flow: Flow, subflows: Mapping[str, Program]) -> Program:
@@ -123,20 +134,18 @@ def _freeze(flow: Flow, subflows: Mapping[str, Program]) -> Program:
     data, succ = flow.graph.nodes, flow.graph.succ
     nodes: dict[str, NodeSpec] = {}
     logic_nodes: dict[str, Any] = {}
-    voice = flow.settings.get("voice") or DEFAULT_VOICE
     for node_id in sorted(data):
         attrs = data[node_id]
         kind = get_kind(attrs["kind"], node_id=node_id)
         params = _plain_copy(attrs["params"])
         edges = {k: v for v, keys in succ[node_id].items() for k in keys}
-        spec = NodeSpec(
+        nodes[node_id] = NodeSpec(
             id=node_id,
             kind=kind.name,
             params=MappingProxyType(params),
             edges=MappingProxyType(edges),
             prepared=kind.prepare(params),
         )
-        nodes[node_id] = replace(spec, entry=fixed_entry(kind, spec, voice))
         logic_nodes[node_id] = {"kind": kind.name, "params": params, "edges": edges}
     settings = flow.settings
     logic = {

@@ -17,7 +17,6 @@ True
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,15 +26,18 @@ import networkx as nx
 
 import flowbuilder.nodes  # noqa: F401  (registers every kind)
 from flowbuilder.errors import FlowError, NodeConfigError, UnknownNodeKindError
+from flowbuilder.names import FLOW_NAME, NODE_ID
 from flowbuilder.nodes._base import DEFAULT_VOICE, NodeKind, get_kind
 
 SCHEMA_VERSION = 1
-NODE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
-FLOW_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
 DEFAULT_SETTINGS: dict[str, Any] = {
     "voice": DEFAULT_VOICE,
     "timezone": "UTC",
     "on_error": None,
+    # what callers hear when the flow cannot go on (None: the engine's English apology), and in
+    # which voice ("": the flow's), so a French line apologises in French
+    "fallback_message": None,
+    "fallback_voice": "",
 }
 
 Listener = Callable[["FlowChange"], None]

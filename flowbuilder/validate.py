@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 import networkx as nx
 
 from flowbuilder.facts import FACTS
-from flowbuilder.flow import NODE_ID, Flow
+from flowbuilder.flow import Flow
+from flowbuilder.names import NODE_ID
 from flowbuilder.nodes._base import REGISTRY, NodeKind
 from flowbuilder.template import names_in_data
 

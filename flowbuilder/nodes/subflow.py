@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from flowbuilder.errors import UnknownNodeKindError
+from flowbuilder.names import FLOW_NAME
 from flowbuilder.nodes._base import (
     Action,
     Context,
@@ -47,8 +48,6 @@ class Subflow(NodeKind):
     static_outcomes = ("done",)
 
     def check_values(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        from flowbuilder.flow import FLOW_NAME  # flow imports the node kinds: import late
-
         name = params["flow"]
         if not FLOW_NAME.match(name):
             return [("flow", f"must be a flow name (letters, digits, _ . -), got {name!r}")]
@@ -87,6 +86,10 @@ class Subflow(NodeKind):
                 )
             ]
         return []
+
+    def subflows_called(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        name = params.get("flow")
+        return (name,) if isinstance(name, str) and name else ()
 
     def start(self, node: NodeSpec, ctx: Context) -> Action:
         return EnterSubflow(node.params["flow"])
