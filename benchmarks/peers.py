@@ -215,12 +215,14 @@ def cold_start_ms(argv: list[str], workdir: Path, pin: bool) -> float:
 
 @dataclass
 class Exchange:
-    request: bytes  # the POST body, with the call id CALLID_MARK
+    request: bytes  # the POST body, with the call id CALLID_MARK + the script's number
     status: int
     answer: bytes
 
 
-def play_script(conn: http.client.HTTPConnection, data: dict[str, Any]) -> list[Exchange]:
+def play_script(
+    conn: http.client.HTTPConnection, data: dict[str, Any], callid: int
+) -> list[Exchange]:
     """One call driven by flowbuilder's simulated phone (CALLR's side), over *conn*."""
     from flowbuilder.callr import wire
     from flowbuilder.phone import CallSetup, Script, SimulatedCall
@@ -228,7 +230,7 @@ def play_script(conn: http.client.HTTPConnection, data: dict[str, Any]) -> list[
     script = {k: v for k, v in data.items() if k not in ("outbound", "withheld", "error_at")}
     setup = CallSetup(
         app=APP,
-        callid=CALLID_MARK,
+        callid=callid,
         number="+33900000000",
         cli_number="" if data.get("withheld") else "+33612345678",
         request_hash="4260XMAQ" if data.get("outbound") else None,
@@ -283,7 +285,9 @@ def check_answers(servers: list[Server]) -> tuple[int, list[list[Exchange]]]:
     for server in servers:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         try:
-            recorded[server.name] = [play_script(conn, data) for _, data in SCRIPTS]
+            recorded[server.name] = [
+                play_script(conn, data, CALLID_MARK + n) for n, (_, data) in enumerate(SCRIPTS)
+            ]
         except OSError as exc:
             raise RuntimeError(f"{server.name} failed: {exc}\n{tail(server.output)}") from None
         finally:
@@ -340,9 +344,9 @@ Template = tuple[bytes, bytes]  # the POST body before and after its call id, va
 
 
 def templates(calls: list[list[Exchange]]) -> list[list[Template]]:
-    mark = b'"callid": %d' % CALLID_MARK
     out = []
-    for call in calls:
+    for n, call in enumerate(calls):
+        mark = b'"callid": %d' % (CALLID_MARK + n)
         steps = []
         for x in call:
             body = x.request[: x.request.rindex(_VARIABLES) + len(_VARIABLES)]
@@ -540,16 +544,30 @@ class Printer:
 
 command.BackgroundLines = Printer
 """,
-    # tasks started one loop turn later: a server that installs asyncio.eager_task_factory
-    # (3.12+) finds none (the same as flowbuilder where it does not)
+    # asyncio's own event loop instead of uvloop's
+    "flowbuilder_asyncio_loop": "import sys\nsys.modules['uvloop'] = None\n",
+    # tasks started one loop turn later, as without asyncio.eager_task_factory (3.12+)
     "flowbuilder_no_eager": "import asyncio, sys\ndel asyncio.eager_task_factory\n",
+    # neither
+    "flowbuilder_asyncio_no_eager": (
+        "import asyncio, sys\nsys.modules['uvloop'] = None\ndel asyncio.eager_task_factory\n"
+    ),
 }
 
 
 def ablations() -> list[str]:
+    """The variants that differ from flowbuilder here."""
     names = ["flowbuilder_sync_output"]
-    if hasattr(asyncio, "eager_task_factory"):
-        names.append("flowbuilder_no_eager")
+    eager = hasattr(asyncio, "eager_task_factory")
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return [*names, "flowbuilder_no_eager"] if eager else names
+    names.append("flowbuilder_asyncio_loop")
+    if eager:
+        names.append("flowbuilder_asyncio_no_eager")
+        if sys.version_info < (3, 13):  # uvloop with eager tasks only before 3.13
+            names.append("flowbuilder_no_eager")
     return names
 
 
