@@ -12,8 +12,7 @@ from pathlib import Path
 from flowbuilder.examples import support_line
 
 NOT_FOR_SERVING = (
-    "flowbuilder.sandbox.calls",  # the local CALLR and its JSON-RPC client
-    "flowbuilder.sandbox.sandbox",
+    "flowbuilder.sandbox",  # the local CALLR and its JSON-RPC client
     "flowbuilder.callr.rpc",
     "flowbuilder.ui",  # the notebook builder and everything under it
     "ipywidgets",
