@@ -22,10 +22,11 @@ NOT_FOR_SERVING = (
     "flowbuilder.export.mermaid",
     "flowbuilder.export.svg",
     "flowbuilder.scenarios",
+    "httpx",  # the HTTP client, for flows that make requests (this one makes none)
 )
 
 
-def test_serve_imports_neither_the_sandbox_nor_the_notebook_nor_the_exporters(tmp_path: Path):
+def test_serve_imports_nothing_that_serving_this_flow_does_not_use(tmp_path: Path):
     flow_file = support_line().save(tmp_path / "support_line.json")
     command = ["-m", "flowbuilder", "serve", str(flow_file), "--port", "0"]
     process = subprocess.Popen(

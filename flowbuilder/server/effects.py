@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import time
 from dataclasses import replace
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
-
-import httpx
 
 from flowbuilder import effect_runner
 from flowbuilder.effects import Effect, EffectResult, HttpRequest
+
+if TYPE_CHECKING:
+    import httpx  # imported with the client: a flow that makes no request never needs it
 
 #: Below this much of the answer budget left, an effect is not started: it takes ``timeout``.
 MIN_EFFECT_MS: Final = 50
@@ -47,6 +48,8 @@ def describe_effect(effect: Effect, result: EffectResult, elapsed_ms: float) -> 
 
 
 def _new_http_client() -> httpx.AsyncClient:
+    import httpx
+
     return httpx.AsyncClient(follow_redirects=False)
 
 
