@@ -715,12 +715,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if s.name.startswith("flowbuilder")
         }
         spawn_argv = {s.name: s.argv for s in servers}
-        cold: dict[str, list[float]] = {}
-        for name in ("flowbuilder", "tornado", "fastapi"):
-            if name in spawn_argv:
-                cold[name] = [
-                    cold_start_ms(spawn_argv[name], workdir, pin) for _ in range(cold_starts)
-                ]
+        cold: dict[str, list[float]] = {
+            name: [] for name in ("flowbuilder", "tornado", "fastapi") if name in spawn_argv
+        }
+        for _ in range(cold_starts):  # in turn, like the rounds
+            for name, times in cold.items():
+                times.append(cold_start_ms(spawn_argv[name], workdir, pin))
     finally:
         loop.close()
         shutil.rmtree(workdir, ignore_errors=True)
