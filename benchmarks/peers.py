@@ -23,6 +23,11 @@ call id). Ratios are medians of per-round ratios, with their quartiles.
 only answers (``peers/trivial.py``), and the client's CPU share during the rounds.
 ``cold_start_ms`` is the time from spawning ``flowbuilder serve flow.json`` to its first answered
 callback (median of several); ``cold_start_ms_tornado`` / ``_fastapi`` the same for the peers.
+``output_on_vs_quiet`` is what the line per callback costs, and
+``flowbuilder_output_lines_per_callback`` shows that every callback got its line (counted after
+SIGTERM: nothing lost). ``--ablations`` adds
+flowbuilder without each of its speed-ups (``WITHOUT``); ``speedups`` gives flowbuilder over each
+(above 1: it pays), in throughput and in CPU per callback.
 
     python benchmarks/peers.py            # about two minutes
     python benchmarks/peers.py --quick    # a few seconds: checks the script works
@@ -55,7 +60,6 @@ PEERS_DIR = Path(__file__).resolve().parent / "peers"
 APP = "4346423A"
 CALLID_MARK = 987654321987
 SERVER_CPU, CLIENT_CPU = 0, 1
-STATE_KEYS = {"flowbuilder": "_fb", "fastapi": "ivr", "tornado": "ivr"}
 COMMAND_ERROR = "PROPERTY_VALUE_ERROR [params.media_id]"
 
 # (what the caller does, flowbuilder's phone script + "outbound", "withheld", "error_at")
