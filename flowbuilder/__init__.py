@@ -36,6 +36,8 @@ from flowbuilder.validate import Issue, validate
 
 if TYPE_CHECKING:
     from flowbuilder.callr.rpc import AsyncCallrClient, CallrClient
+    from flowbuilder.export import export_python, load
+    from flowbuilder.nodes.play_wav import wav_data
     from flowbuilder.sandbox.sandbox import Sandbox
     from flowbuilder.server.runner import serve
     from flowbuilder.ui import Builder
@@ -49,6 +51,9 @@ __getattr__, __dir__ = lazy_attributes(
     {
         "AsyncCallrClient": "flowbuilder.callr.rpc",
         "Builder": "flowbuilder.ui",
+        "export_python": "flowbuilder.export",
+        "wav_data": "flowbuilder.nodes.play_wav",
+        "load": "flowbuilder.export",
         "CallrClient": "flowbuilder.callr.rpc",
         "Sandbox": "flowbuilder.sandbox.sandbox",
         "serve": "flowbuilder.server.runner",
@@ -85,8 +90,11 @@ __all__ = [
     "Transcript",
     "UnknownNodeKindError",
     "compile",
+    "export_python",
     "kinds",
+    "load",
     "serve",
     "simulate",
     "validate",
+    "wav_data",
 ]

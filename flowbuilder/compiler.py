@@ -27,9 +27,10 @@ from types import MappingProxyType
 from typing import Any
 
 from flowbuilder.errors import FlowError, FlowValidationError
-from flowbuilder.flow import SCHEMA_VERSION, Flow, _plain_copy
+from flowbuilder.flow import Flow
+from flowbuilder.flowfile import SCHEMA_VERSION, plain_copy
 from flowbuilder.nodes._base import NodeSpec, get_kind
-from flowbuilder.validate import Issue, validate
+from flowbuilder.validate import Issue, subflow_library, validate
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,12 @@ class Program:
 
 
 def compile(flow: Flow, *, subflows: Mapping[str, Flow] | None = None) -> Program:
-    """Validate *flow* (and the subflows it uses) and freeze it into a Program.
+    """Validate *flow* (and the subflows it runs: those it carries, and *subflows*) and freeze
+    it into a Program.
 
     Raises FlowValidationError listing every error; warnings never block.
     """
-    library = dict(subflows or {})
+    library = subflow_library(flow, subflows)
     issues = [i for i in validate(flow, subflows=library) if i.severity == "error"]
     if issues:
         raise FlowValidationError(issues)
@@ -137,7 +139,7 @@ def _freeze(flow: Flow, subflows: Mapping[str, Program]) -> Program:
     for node_id in sorted(data):
         attrs = data[node_id]
         kind = get_kind(attrs["kind"], node_id=node_id)
-        params = _plain_copy(attrs["params"])
+        params = plain_copy(attrs["params"])
         edges = {k: v for v, keys in succ[node_id].items() for k in keys}
         nodes[node_id] = NodeSpec(
             id=node_id,

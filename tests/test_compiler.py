@@ -119,5 +119,5 @@ def test_a_subflow_calling_itself_is_refused_naming_the_node() -> None:
     main = Flow("main").add("go", "subflow", flow="loop")
     with pytest.raises(FlowError) as info:
         compile(main, subflows={"loop": loop})
-    assert (info.value.node_id, info.value.field) == ("again", "flow")
+    assert (info.value.node_id, info.value.field) == ("loop/again", "flow")
     assert "subflow 'loop' calls itself (main -> loop -> loop)" in str(info.value)
