@@ -6,6 +6,7 @@ command, even ``--help``, loads it.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import signal
@@ -15,6 +16,8 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, Final, Generic, Protocol, TextIO, TypeVar
 
+from flowbuilder.hygiene import clean_json, clean_lines
+
 
 class _Reported(Protocol):
     def to_json(self) -> Any: ...
@@ -23,17 +26,38 @@ class _Reported(Protocol):
 R = TypeVar("R", bound=_Reported)
 
 
+def add_allow_argument(parser: argparse.ArgumentParser) -> None:
+    """``--allow MODULE``: what every command that runs or validates a flow takes."""
+    parser.add_argument(
+        "--allow",
+        action="append",
+        metavar="MODULE",
+        help="let the flow's python nodes call functions from MODULE (and its submodules); "
+        "repeat for more; also env FLOWBUILDER_ALLOW. Nothing else is imported",
+    )
+
+
 def line_printer(out: TextIO, as_json: bool, text: Callable[[R], str]) -> Callable[[R], None]:
     """A subscriber printing each item as one line: ``text(item)``, or its ``to_json()`` as
-    JSON with ``--json``. Items come from server threads: the lock keeps lines whole."""
+    JSON with ``--json``. Items come from server threads: the lock keeps lines whole. What they
+    carry is cleaned (:mod:`flowbuilder.hygiene`): no credentials, no terminal controls."""
     lock = threading.Lock()
+    format_line = _line_format(as_json, text)
 
     def show(item: R) -> None:
-        line = json.dumps(item.to_json(), ensure_ascii=False) if as_json else text(item)
+        line = format_line(item)
         with lock:
             print(line, file=out, flush=True)
 
     return show
+
+
+def _line_format(as_json: bool, text: Callable[[R], str]) -> Callable[[R], str]:
+    """An item's line: ``text(item)``, or its ``to_json()`` as JSON, cleaned
+    (:mod:`flowbuilder.hygiene`): no credentials, no terminal controls."""
+    if as_json:
+        return lambda item: clean_json(json.dumps(item.to_json(), ensure_ascii=False))
+    return lambda item: clean_lines(text(item))
 
 
 #: How often the writer thread prints what arrived: soon enough for a person watching.
@@ -46,8 +70,8 @@ CLOSE_TIMEOUT_S: Final = 5.0
 
 
 class BackgroundLines(Generic[R]):
-    """A subscriber printing each item as one line, like :func:`line_printer`, but from a thread
-    of its own, a batch at a time.
+    """A subscriber printing each item as one line, cleaned like :func:`line_printer`'s, but from
+    a thread of its own, a batch at a time.
 
     The server's loop only appends the item: formatting, writing and flushing happen elsewhere,
     once per batch instead of once per line, and an output that blocks (a terminal paused with
@@ -73,9 +97,7 @@ class BackgroundLines(Generic[R]):
         max_backlog: int = MAX_BACKLOG,
     ) -> None:
         self._out = out
-        self._line: Callable[[R], str] = (
-            (lambda item: json.dumps(item.to_json(), ensure_ascii=False)) if as_json else text
-        )
+        self._line = _line_format(as_json, text)
         self._as_json = as_json
         self._every_s = every_s
         self._max_backlog = max_backlog

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from flowbuilder import effect_runner
 from flowbuilder.effects import Effect, EffectResult, HttpRequest
+from flowbuilder.hygiene import clean
 
 if TYPE_CHECKING:
     import httpx  # imported with the client: a flow that makes no request never needs it
@@ -28,11 +29,13 @@ EFFECT_GRACE_MS: Final = 100
 
 
 def describe_effect(effect: Effect, result: EffectResult, elapsed_ms: float) -> str:
-    """One line for the event log; a URL's query string (often a key) is left out."""
+    """One line for the event log; a URL's credentials (``user:password@``) and query string
+    (often a key) are left out, and control characters escaped."""
     if isinstance(effect, HttpRequest):
         try:
             parts = urlsplit(effect.url)
-            where = f"{parts.scheme}://{parts.netloc}{parts.path}"
+            host = parts.netloc.rpartition("@")[2]
+            where = clean(f"{parts.scheme}://{host}{parts.path}")
         except ValueError:
             where = "(bad URL)"
         what = f"{effect.method} {where}"
