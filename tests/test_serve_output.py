@@ -143,3 +143,11 @@ def test_what_comes_before_start_is_printed_after_the_header():
     show.start()
     show.close()
     assert out.getvalue() == "URL for CALLR: ...\n1\n"
+
+
+def test_lines_are_cleaned_like_the_other_commands_output():
+    # a caller's variables or a URL reach the line: no terminal controls, no credentials
+    out = io.StringIO()
+    with BackgroundLines(out, as_json=False, text=str) as show:
+        show("call 1 \x1b[2J https://user:secret@api.example/")
+    assert out.getvalue() == "call 1 \\x1b[2J https://***@api.example/\n"
