@@ -69,6 +69,7 @@ from flowbuilder.validate import ERROR_VARIABLE
 #: Spoken, then the call is hung up, when nothing else can be done (a flow setting overrides it).
 FALLBACK_MESSAGE: Final = "Sorry, something went wrong. Goodbye."
 _HANGUP: Final = Send(commands.HANGUP)
+_ACTIONS: Final = (Send, Go, Perform, Fail, EnterSubflow)
 
 __all__ = [
     "ERROR_VARIABLE",
@@ -315,7 +316,7 @@ class _Run:
             action = Fail(f"{self.where()}: {type(exc).__name__}: {exc}")
         for remark in ctx.notes:  # the node's remarks (ctx.note) go to the trace
             self.note(f"{self.where()}: {remark}")
-        if not isinstance(action, Send | Go | Perform | Fail | EnterSubflow):
+        if not isinstance(action, _ACTIONS):
             return Fail(f"{self.where()}: node code returned {type(action).__name__}")
         return action
 

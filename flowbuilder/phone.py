@@ -234,7 +234,8 @@ class Transcript:
         lines = [
             clean(
                 f"call {self.setup.callid} {self.direction} "
-                f"{self.setup.cli_number or 'anonymous'} -> {self.setup.number}"
+                f"{self.setup.cli_number or 'anonymous'} -> {self.setup.number}, "
+                f"started {self.setup.date_started} UTC"
             )
         ]
         shown = {

@@ -45,7 +45,11 @@ EXPECTED_OUTPUT = {
         "operator → operator_busy → support",
         "server running: False | sandbox running: False",
     ],
-    "02_inbound_calls": ["(Saturday): hours → closed → bye → end", "wrong password -> 401"],
+    "02_inbound_calls": [
+        "(Saturday): hours → closed → bye → end",
+        "at 22:00: hours → closed → bye → end",
+        "wrong password -> 401",
+    ],
     "03_outbound_calls": ["BUSY -> None", "PROPERTY_VALUE_ERROR [options.cli]"],
     "04_export_and_deploy": [
         "round trip OK",

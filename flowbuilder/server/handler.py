@@ -70,6 +70,17 @@ class CallbackHandler(RequestHandler):
     def _body(self) -> bytes:
         return self.request.body
 
+    def _now(self) -> float:
+        """The time the engine sees now: the service's clock, else the wall clock (also when
+        the clock fails: a live call still gets its answer)."""
+        clock = self.service.clock
+        if clock is not None:
+            try:
+                return float(clock())
+            except Exception:
+                logger.exception("the server's clock failed; using the wall clock")
+        return time.time()
+
     def _oversize(self) -> int | None:
         """The size of a body over the limit, else None: routed here, it declared one within."""
         return None
@@ -94,11 +105,12 @@ class CallbackHandler(RequestHandler):
         self, deployment: Deployment, callback: wire.Callback, digest: bytes
     ) -> Awaitable[None] | None:
         try:
+            clock = self.service.clock
             outcome = engine.step(
                 deployment.program,
                 callback,
                 config=self.service.config,
-                now=self._arrived,
+                now=self._arrived if clock is None else self._now(),
                 versions=deployment.versions,
             )
             if isinstance(outcome, engine.EffectNeeded):
@@ -201,7 +213,7 @@ class CallbackHandler(RequestHandler):
         try:
             while isinstance(outcome, engine.EffectNeeded):
                 result = await self.service.effects.perform(outcome.effect, deadline, notes)
-                outcome = engine.resume(outcome, result, now=time.time())
+                outcome = engine.resume(outcome, result, now=self._now())
             self._reply(deployment, callback, digest, outcome, tuple(notes))
         except asyncio.CancelledError:
             self.service.replay.abandoned(callback.callid, digest)
@@ -317,7 +329,7 @@ class CallbackHandler(RequestHandler):
         self.clear()
         reason = f"server error: {type(exc).__name__}: {exc}"
         reply = engine.fallback(
-            deployment.program, callback, config=self.service.config, now=time.time(), reason=reason
+            deployment.program, callback, config=self.service.config, now=self._now(), reason=reason
         )
         try:
             self._reply(deployment, callback, digest, reply, effects)

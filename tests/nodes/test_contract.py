@@ -72,6 +72,7 @@ MINIMAL: dict[str, Minimal] = {
     "branch": Minimal(
         {"conditions": [{"name": "gold", "subject": "tier", "op": "equals", "value": "gold"}]}
     ),
+    "business_hours": Minimal({"hours": {"mon-sun": ["00:00-24:00"]}}),
     "http_request": Minimal({"url": "{api}/status", "map": {"api_ok": "ok"}}, api=True),
     "python": Minimal(
         {"function": "flowbuilder.examples:lookup_customer", "outcomes": ["known", "unknown"]}
