@@ -45,6 +45,7 @@ from typing import Any, Final
 
 import msgspec
 
+from flowbuilder.budget import AnswerBudget
 from flowbuilder.callr import commands, wire
 from flowbuilder.callstate import STATE_KEY, CallState, Signer, pack, signed_bytes, unpack
 from flowbuilder.compiler import Program
@@ -560,10 +561,21 @@ def _ended_trace(program: Program, callback: wire.Callback, config: EngineConfig
     return Trace(node=state.where(), version=state.version, ended=True)
 
 
-def run_effects(outcome: Outcome, perform: Callable[[Effect], EffectResult]) -> Reply:
-    """Drive an outcome to a Reply, performing effects synchronously (for in-process drivers)."""
+def run_effects(
+    outcome: Outcome,
+    perform: Callable[[Effect], EffectResult],
+    budget: AnswerBudget | None = None,
+) -> Reply:
+    """Drive an outcome to a Reply, performing effects synchronously (for in-process drivers),
+    within *budget* (a fresh one of the server's size by default), as the server does."""
+    budget = budget or AnswerBudget()
     while isinstance(outcome, EffectNeeded):
-        outcome = resume(outcome, perform(outcome.effect))
+        fitted = budget.fit(outcome.effect)
+        if isinstance(fitted, EffectResult):
+            result = fitted
+        else:
+            result = budget.settle(fitted, perform(fitted))
+        outcome = resume(outcome, result)
     return outcome
 
 

@@ -25,7 +25,9 @@ from dataclasses import replace
 from typing import Any
 
 from flowbuilder import engine
+from flowbuilder.budget import AnswerBudget
 from flowbuilder.callr import wire
+from flowbuilder.callr.constants import DEFAULT_ANSWER_BUDGET_MS
 from flowbuilder.clock import Moment, date_started, instant
 from flowbuilder.compiler import Program, compile
 from flowbuilder.effect_runner import perform as perform_effect
@@ -51,6 +53,7 @@ def simulate(
     at: Moment | None = None,
     start_epoch: float | None = None,
     config: engine.EngineConfig | None = None,
+    answer_budget_ms: int = DEFAULT_ANSWER_BUDGET_MS,
 ) -> Transcript:
     """Run one simulated call and return its transcript.
 
@@ -59,7 +62,9 @@ def simulate(
     for real by default (HTTP requests, Python functions); pass *perform* to fake them. *at*: when
     the call starts, ``"2026-03-28T17:59:50+01:00"``, ``"2026-03-29T10:00[Europe/Paris]"`` or an
     aware datetime (*start_epoch*, epoch seconds, is the same for older code); a time without a
-    zone raises ValueError.
+    zone raises ValueError. *answer_budget_ms*: the effects of one callback share this budget,
+    as on the callback server (:mod:`flowbuilder.budget`), so a test takes the timeout paths a
+    live call would.
     """
     if at is not None and start_epoch is not None:
         raise ValueError("give at or start_epoch, not both")
@@ -84,7 +89,8 @@ def simulate(
             callback = _with_variables(callback, variables)
             first = False
         outcome = engine.step(program, callback, config=config, now=start + call.clock)
-        reply = engine.run_effects(outcome, perform or perform_effect)
+        budget = AnswerBudget(answer_budget_ms)
+        reply = engine.run_effects(outcome, perform or perform_effect, budget)
         call.transcript.path.extend(reply.trace.path)
         if reply.trace.error:
             call.transcript.add(call.clock, "error", reply.trace.error)

@@ -27,6 +27,7 @@ from tornado.routing import AnyMatches, Matcher, Rule
 from tornado.web import Application, RequestHandler, stream_request_body
 
 from flowbuilder import engine
+from flowbuilder.budget import AnswerBudget
 from flowbuilder.callr import wire
 from flowbuilder.errors import CallbackError
 from flowbuilder.server import replay
@@ -209,10 +210,10 @@ class CallbackHandler(RequestHandler):
         outcome: engine.Outcome,
     ) -> None:
         notes: list[str] = []
-        deadline = self._started + self.service.answer_budget_ms / 1000
+        budget = AnswerBudget(self.service.answer_budget_ms, started=self._started)
         try:
             while isinstance(outcome, engine.EffectNeeded):
-                result = await self.service.effects.perform(outcome.effect, deadline, notes)
+                result = await self.service.effects.perform(outcome.effect, budget, notes)
                 outcome = engine.resume(outcome, result, now=self._now())
             self._reply(deployment, callback, digest, outcome, tuple(notes))
         except asyncio.CancelledError:
