@@ -3,7 +3,7 @@
 PY ?= $(shell for p in python3.13 python3.12 python3; do \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo $$p && break; \
 	done)
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -65,7 +65,10 @@ pytest: $(STAMP) $(MERMAID_FILE) chromium
 
 test: lint types pytest
 
+# the peers' extra too (FastAPI, uvicorn, uvloop); VENV=.venv313 PY=python3.13 for another Python
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/peers.py
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/server.py
 	$(BIN)/python benchmarks/sandbox.py

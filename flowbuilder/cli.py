@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from flowbuilder._cli_util import add_allow_argument
 from flowbuilder.errors import ExportError, FlowbuilderError, FlowError, ScenarioError
 from flowbuilder.hygiene import clean, clean_json, clean_lines
-from flowbuilder.sandbox.command import add_arguments as add_sandbox_arguments
 from flowbuilder.server.command import add_arguments as add_serve_arguments
 
 if TYPE_CHECKING:
@@ -273,7 +272,9 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     return command(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given the *command* about to run, the sandbox's options only
+    when it is that one (they import the sandbox, which ``serve`` must not wait for)."""
     parser = argparse.ArgumentParser(
         prog="flowbuilder",
         description="Design, test and run CALLR REAL-TIME call flows.",
@@ -290,7 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser(
         "sandbox", help="run a local CALLR (JSON-RPC API, DIDs, simulated phones) until Ctrl-C"
     )
-    add_sandbox_arguments(sandbox)
+    if command in (None, "sandbox"):
+        from flowbuilder.sandbox.command import add_arguments as add_sandbox_arguments
+
+        add_sandbox_arguments(sandbox)
     sandbox.set_defaults(func=_cmd_sandbox)
     _add_flow_commands(sub)
 
@@ -298,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(next((arg for arg in argv if not arg.startswith("-")), None))
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)

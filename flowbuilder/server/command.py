@@ -1,6 +1,8 @@
 """``flowbuilder serve FLOW`` (and ``python exported_flow.py``): serve until Ctrl-C.
 
-Prints the URL to give CALLR, then one line per callback as it is answered. Credentials and the
+Prints the URL to give CALLR, then one line per callback as it is answered (``--quiet``: none).
+The lines are printed from a thread of their own, a batch at a time, so a slow or paused terminal
+never delays an answer; stopping prints every line still waiting. Credentials and the
 state secret can come from the environment instead of the command line (where ``ps`` shows them):
 ``FLOWBUILDER_LOGIN``, ``FLOWBUILDER_PASSWORD``, ``FLOWBUILDER_SECRET``.
 """
@@ -14,8 +16,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from flowbuilder._cli_util import (
+    BackgroundLines,
     add_allow_argument,
-    line_printer,
     port_number,
     until_interrupted,
 )
@@ -68,6 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, flow_argument: bool = True
     parser.add_argument(
         "--json", action="store_true", help="print each event as a JSON line instead of text"
     )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print no line per callback (the URL still)"
+    )
     add_allow_argument(parser)
 
 
@@ -94,16 +99,20 @@ def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = 
             name="cli",
             allow=args.allow,
         )
+        # subscribed at once, a callback may come any time now; printed after the announce
+        printer = None if args.quiet else BackgroundLines(out, args.json, str)
+        unsubscribe = handle.subscribe(printer) if printer is not None else None
         try:
             _announce(handle, args, out)
-            unsubscribe = handle.subscribe(line_printer(out, args.json, str))
-            try:
-                while handle.running:
-                    handle.wait(0.5)
-            finally:
-                unsubscribe()
+            if printer is not None:
+                printer.start()
+            while handle.running:
+                handle.wait(0.5)
         finally:
-            handle.stop()
+            handle.stop()  # its last answers are published before it returns
+            if printer is not None and unsubscribe is not None:
+                unsubscribe()
+                printer.close()
     print("flowbuilder: stopped", file=out, flush=True)
     return 0
 

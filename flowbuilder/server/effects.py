@@ -11,15 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
-
-import httpx
 
 from flowbuilder import effect_runner
 from flowbuilder.budget import AnswerBudget
 from flowbuilder.effects import Effect, EffectResult, HttpRequest
 from flowbuilder.hygiene import clean
+
+if TYPE_CHECKING:
+    import httpx  # imported with the client: a flow that makes no request never needs it
 
 #: Extra time given to the effect runner past an effect's own deadline before we stop waiting.
 EFFECT_GRACE_MS: Final = 100
@@ -48,6 +49,8 @@ def describe_effect(effect: Effect, result: EffectResult, elapsed_ms: float) -> 
 
 
 def _new_http_client() -> httpx.AsyncClient:
+    import httpx
+
     return httpx.AsyncClient(follow_redirects=False)
 
 
