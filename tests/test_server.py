@@ -532,3 +532,13 @@ def test_event_log_is_bounded(client: httpx.Client):
             client.post(handle.url, json=first_post())
         assert len(handle.events) == 5
         assert handle.events.maxlen == 5
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"])
+def test_other_methods_get_405_and_the_connection_goes_on(server: ServerHandle, method: str):
+    with httpx.Client(timeout=5) as client:
+        refused = client.request(method, server.url)
+        assert refused.status_code == 405
+        assert refused.headers["allow"] == "POST"
+        assert refused.text == ("" if method == "HEAD" else refused.text)
+        assert client.post(server.url, json=first_post()).status_code == 200  # same connection

@@ -1,8 +1,10 @@
-"""The Tornado side: one handler answers every callback POST through the engine and the wire.
+"""The HTTP side: each callback POST is answered through the engine and the wire.
 
-A POST whose ``Content-Length`` is within the body limit (every CALLR callback) is read whole by
-Tornado; any other body (chunked, or too big) goes to :class:`StreamedCallbackHandler`, which
-counts it as it arrives and keeps no more than the limit.
+Requests come straight from Tornado's HTTP/1 connections through its public delegate interface
+(:class:`tornado.httputil.HTTPServerConnectionDelegate`): no ``RequestHandler``, no routing table
+and no task per request, so a callback the engine answers at once is answered where it arrives.
+The body is counted as it arrives and kept up to the limit only, whatever its framing (sized or
+chunked).
 
 Checks run in this order, each refusal one plain-text line: POST only (405), a flow at this path
 (404), credentials when every flow here shares them (401), ``Content-Type: application/json``
@@ -19,12 +21,20 @@ import functools
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Coroutine
+from http.client import responses
 from typing import Any, Final
 
-from tornado.httputil import HTTPServerRequest
-from tornado.routing import AnyMatches, Matcher, Rule
-from tornado.web import Application, RequestHandler, stream_request_body
+from tornado.httputil import (
+    HTTPConnection,
+    HTTPHeaders,
+    HTTPMessageDelegate,
+    HTTPServerConnectionDelegate,
+    RequestStartLine,
+    ResponseStartLine,
+    format_timestamp,
+)
+from tornado.iostream import StreamClosedError
 
 from flowbuilder import engine
 from flowbuilder.budget import AnswerBudget
@@ -38,6 +48,7 @@ from flowbuilder.server.service import CallbackService
 logger = logging.getLogger("flowbuilder.server")
 
 JSON_TYPE: Final = "application/json"
+_TEXT_TYPE: Final = "text/plain; charset=utf-8"
 #: How often a retry that arrived while its first copy is being answered looks again.
 PENDING_POLL_S: Final = 0.02
 
@@ -56,20 +67,122 @@ def _media_type(header: str | None) -> tuple[str, str]:
     return media.strip().lower(), charset
 
 
-class CallbackHandler(RequestHandler):
-    """Answers CALLR REAL-TIME callbacks for the flows of its :class:`CallbackService`."""
+@functools.lru_cache(maxsize=2)  # the same second for every answer made in it
+def _http_date(second: int) -> str:
+    """The ``Date`` header HTTP/1.1 servers send (RFC 9110): ``Thu, 03 Dec 2026 21:08:02 GMT``."""
+    return format_timestamp(second)
 
-    service: CallbackService
 
-    def initialize(self, service: CallbackService) -> None:
+class CallbackServer(HTTPServerConnectionDelegate):
+    """What Tornado's HTTP server hands each request to: a :class:`CallbackRequest`."""
+
+    def __init__(self, service: CallbackService) -> None:
         self.service = service
+
+    def start_request(self, server_conn: object, request_conn: HTTPConnection) -> CallbackRequest:
+        return CallbackRequest(self.service, request_conn)
+
+
+class CallbackRequest(HTTPMessageDelegate):
+    """One request: its head, its body as it arrives, then its answer."""
+
+    def __init__(self, service: CallbackService, connection: HTTPConnection) -> None:
+        self.service = service
+        self.connection = connection
+        self.method = "POST"
+        self.path = "/"
+        self.headers = HTTPHeaders()
+        self._chunks: list[bytes] = []
+        self._received = 0
+        self._started = 0.0
+        self._arrived = 0.0
+        self._counted = False
+        self._answered = False
+
+    # -- what Tornado calls ---------------------------------------------------------------------
+
+    def headers_received(
+        self, start_line: RequestStartLine | ResponseStartLine, headers: HTTPHeaders
+    ) -> None:
+        assert isinstance(start_line, RequestStartLine)
         self._started = time.perf_counter()
         self._arrived = time.time()
-        service.in_flight.begin()
+        self.method = start_line.method
+        self.path = start_line.path.partition("?")[0]
+        self.headers = headers
+        self.service.in_flight.begin()
         self._counted = True
 
-    def _body(self) -> bytes:
-        return self.request.body
+    def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received <= self.service.max_body_bytes:  # past the limit: read and dropped
+            self._chunks.append(chunk)
+
+    def finish(self) -> None:
+        try:
+            found = self._accept()
+            if found is None:
+                return
+            deployment, callback, body = found
+            # a live call from here on: it gets a CALLR answer, whatever happens
+            digest = hashlib.blake2b(body, digest_size=16).digest()
+            verdict = self._check(callback, digest)
+            if verdict is None:
+                self._answer(deployment, callback, digest)
+            else:
+                self._verdict(deployment, callback, digest, verdict)
+        except Exception:  # a bug before the request was a call: the client sees it
+            logger.exception("%s %s: server error", self.method, self.path)
+            if not self._answered:
+                self._refuse(500, "server error")
+
+    def on_connection_close(self) -> None:
+        self._done()
+
+    # -- the request ----------------------------------------------------------------------------
+
+    def _accept(self) -> tuple[Deployment, wire.Callback, bytes] | None:
+        """The deployment, callback and body of a usable request; else refuse it, None."""
+        service = self.service
+        if self.method != "POST":
+            reason = (
+                f"{self.method} is not allowed: this is a CALLR REAL-TIME callback URL, "
+                "POST a callback as JSON"
+            )
+            self._refuse(405, reason, headers={"Allow": "POST"})
+            return None
+        table = service.routes.table(self.path)
+        if table is None:
+            self._refuse(404, f"no flow is served at {self.path}; POST to {service.routes.paths()}")
+            return None
+        uniform, auth = table.uniform, table.auth
+        auth_header = None if uniform and auth is None else self.headers.get("Authorization")
+        if uniform and auth is not None and not auth.check(auth_header):
+            self._unauthorized()
+            return None
+        media, charset = _media_type(self.headers.get("Content-Type"))
+        if media != JSON_TYPE or charset not in ("", "utf-8", "utf8"):
+            got = self.headers.get("Content-Type") or "none"
+            self._refuse(415, f"Content-Type must be application/json, got {got}")
+            return None
+        if self._received > service.max_body_bytes:
+            limit = service.max_body_bytes
+            self._refuse(413, f"body is {self._received} bytes; the limit is {limit}")
+            return None
+        body = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        try:
+            callback = wire.parse_callback(body)
+        except CallbackError as exc:
+            self._refuse(exc.status, str(exc))
+            return None
+        deployment = table.route(callback.app)
+        if deployment is None:
+            self._refuse(404, f"no flow for app {callback.app!r} at {self.path}", callback=callback)
+            return None
+        if not uniform and deployment.auth is not None and not deployment.auth.check(auth_header):
+            self._unauthorized(callback)
+            return None
+        return deployment, callback, body
 
     def _now(self) -> float:
         """The time the engine sees now: the service's clock, else the wall clock (also when
@@ -82,44 +195,26 @@ class CallbackHandler(RequestHandler):
                 logger.exception("the server's clock failed; using the wall clock")
         return time.time()
 
-    def _oversize(self) -> int | None:
-        """The size of a body over the limit, else None: routed here, it declared one within."""
-        return None
-
-    # -- the request --------------------------------------------------------------------------
-
-    def post(self) -> Awaitable[None] | None:
-        # a coroutine only when the answer must wait (effects, a retry in flight): the common
-        # path answers without one
-        found = self._accept()
-        if found is None:
-            return None
-        deployment, callback = found
-        # a live call from here on: it gets a CALLR answer, whatever happens
-        digest = hashlib.blake2b(self._body(), digest_size=16).digest()
-        verdict = self._check(callback, digest)
-        if verdict is not None:
-            return self._verdict(deployment, callback, digest, verdict)
-        return self._answer(deployment, callback, digest)
-
-    def _answer(
-        self, deployment: Deployment, callback: wire.Callback, digest: bytes
-    ) -> Awaitable[None] | None:
+    def _answer(self, deployment: Deployment, callback: wire.Callback, digest: bytes) -> None:
         try:
-            clock = self.service.clock
             outcome = engine.step(
                 deployment.program,
                 callback,
                 config=self.service.config,
-                now=self._arrived if clock is None else self._now(),
+                now=self._arrived if self.service.clock is None else self._now(),
                 versions=deployment.versions,
             )
             if isinstance(outcome, engine.EffectNeeded):
-                return self._with_effects(deployment, callback, digest, outcome)
-            self._reply(deployment, callback, digest, outcome, ())
+                self._later(self._with_effects(deployment, callback, digest, outcome))
+            else:
+                self._reply(deployment, callback, digest, outcome, ())
         except BaseException as exc:  # node code raising SystemExit must not stop the server
             self._bug(deployment, callback, digest, exc)
-        return None
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Answer once *work* is done (effects, a retry waiting for its first copy); the
+        connection reads no other request meanwhile."""
+        self.service.start(work)
 
     def _check(self, callback: wire.Callback, digest: bytes) -> replay.Verdict | None:
         """The replay guard's verdict on a live POST; None: answer it."""
@@ -134,15 +229,14 @@ class CallbackHandler(RequestHandler):
         callback: wire.Callback,
         digest: bytes,
         verdict: replay.Verdict,
-    ) -> Awaitable[None] | None:
+    ) -> None:
         match verdict:
             case replay.Repeat(body):
                 self._repeat(deployment, callback, body)
             case replay.Refuse(reason):
                 self._refuse(409, reason, callback=callback)
             case _:  # Pending: the same POST is being answered; its answer is ours
-                return self._after_pending(deployment, callback, digest)
-        return None
+                self._later(self._after_pending(deployment, callback, digest))
 
     async def _after_pending(
         self, deployment: Deployment, callback: wire.Callback, digest: bytes
@@ -153,54 +247,11 @@ class CallbackHandler(RequestHandler):
             verdict = self._check(callback, digest)
             if not isinstance(verdict, replay.Pending):
                 if verdict is None:  # the first copy was abandoned: answer this one
-                    await self._await(self._answer(deployment, callback, digest))
+                    self._answer(deployment, callback, digest)
                 else:
-                    await self._await(self._verdict(deployment, callback, digest, verdict))
+                    self._verdict(deployment, callback, digest, verdict)
                 return
         self._refuse(409, f"call {callback.callid}: the same POST is still being answered")
-
-    @staticmethod
-    async def _await(awaitable: Awaitable[None] | None) -> None:
-        if awaitable is not None:
-            await awaitable
-
-    def _accept(self) -> tuple[Deployment, wire.Callback] | None:
-        """The deployment and callback of a usable request; else refuse it and give None."""
-        service = self.service
-        path = self.request.path
-        table = service.routes.table(path)
-        if table is None:
-            self._refuse(404, f"no flow is served at {path}; POST to {service.routes.paths()}")
-            return None
-        uniform, auth = table.uniform, table.auth
-        auth_header = (
-            None if uniform and auth is None else self.request.headers.get("Authorization")
-        )
-        if uniform and auth is not None and not auth.check(auth_header):
-            self._unauthorized()
-            return None
-        media, charset = _media_type(self.request.headers.get("Content-Type"))
-        if media != JSON_TYPE or charset not in ("", "utf-8", "utf8"):
-            got = self.request.headers.get("Content-Type") or "none"
-            self._refuse(415, f"Content-Type must be application/json, got {got}")
-            return None
-        size = self._oversize()
-        if size is not None:
-            self._refuse(413, f"body is {size} bytes; the limit is {service.max_body_bytes}")
-            return None
-        try:
-            callback = wire.parse_callback(self._body())
-        except CallbackError as exc:
-            self._refuse(exc.status, str(exc))
-            return None
-        deployment = table.route(callback.app)
-        if deployment is None:
-            self._refuse(404, f"no flow for app {callback.app!r} at {path}", callback=callback)
-            return None
-        if not uniform and deployment.auth is not None and not deployment.auth.check(auth_header):
-            self._unauthorized(callback)
-            return None
-        return deployment, callback
 
     async def _with_effects(
         self,
@@ -222,7 +273,22 @@ class CallbackHandler(RequestHandler):
         except BaseException as exc:
             self._bug(deployment, callback, digest, exc, tuple(notes))
 
-    # -- answers ------------------------------------------------------------------------------
+    # -- answers --------------------------------------------------------------------------------
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        """The response: *status*, *headers*, *body* (sized, so the connection stays open)."""
+        self._answered = True
+        headers["Content-Length"] = str(len(body))
+        headers["Date"] = _http_date(int(time.time()))
+        start = ResponseStartLine("HTTP/1.1", status, responses.get(status, "Unknown"))
+        try:  # a HEAD request is told the length of the answer, never sent it
+            chunk = None if self.method == "HEAD" else body
+            self.connection.write_headers(start, HTTPHeaders(headers), chunk)
+            self.connection.finish()
+        except StreamClosedError:  # the client left before its answer: nothing to send to
+            pass
+        finally:
+            self._done()
 
     def _reply(
         self,
@@ -233,11 +299,6 @@ class CallbackHandler(RequestHandler):
         effects: tuple[str, ...],
     ) -> None:
         body = reply.body
-        if body:
-            self.set_header("Content-Type", JSON_TYPE)
-            self.write(body)
-        else:  # HANGUP and never-answered calls: 200, empty
-            self.clear_header("Content-Type")
         trace = reply.trace
         service = self.service
         callid = callback.callid
@@ -278,7 +339,8 @@ class CallbackHandler(RequestHandler):
             version=version,
             caller=callback.cli_number,
         )
-        self._finish_with(event)
+        # HANGUP and never-answered calls: 200, empty
+        self._finish_with(event, 200, body, {"Content-Type": JSON_TYPE} if body else {})
         if trace.error:
             logger.warning("call %s (app %s): %s", callid, callback.app, trace.error)
         elif trace.warning:
@@ -286,9 +348,6 @@ class CallbackHandler(RequestHandler):
 
     def _repeat(self, deployment: Deployment, callback: wire.Callback, body: bytes) -> None:
         """A retry of the POST just answered: the same bytes, nothing run again."""
-        if body:
-            self.set_header("Content-Type", JSON_TYPE)
-            self.write(body)
         self.service.calls.touch(callback.callid, self._arrived)
         event = Event(
             time=self._arrived,
@@ -303,12 +362,12 @@ class CallbackHandler(RequestHandler):
             flow=deployment.program.name,
             caller=callback.cli_number,
         )
-        self._finish_with(event)
+        self._finish_with(event, 200, body, {"Content-Type": JSON_TYPE} if body else {})
 
-    def _finish_with(self, event: Event) -> None:
+    def _finish_with(self, event: Event, status: int, body: bytes, headers: dict[str, str]) -> None:
         events = self.service.events
         events.record(event)
-        self.finish()
+        self._send(status, body, headers)
         # after the answer has left: subscribers and logging never delay CALLR
         events.publish(event)
         if logger.isEnabledFor(logging.DEBUG):
@@ -325,9 +384,8 @@ class CallbackHandler(RequestHandler):
         """Our own failure during a live call: log it, answer with the engine's fallback."""
         logger.error("call %s (app %s): server error", callback.callid, callback.app, exc_info=exc)
         self.service.replay.abandoned(callback.callid, digest)
-        if self._finished:
+        if self._answered:
             return
-        self.clear()
         reason = f"server error: {type(exc).__name__}: {exc}"
         reply = engine.fallback(
             deployment.program, callback, config=self.service.config, now=self._now(), reason=reason
@@ -336,10 +394,8 @@ class CallbackHandler(RequestHandler):
             self._reply(deployment, callback, digest, reply, effects)
         except Exception:  # even the books failed: the answer still goes out
             logger.exception("call %s: server error while answering", callback.callid)
-            if not self._finished:
-                self.clear()
-                self.set_header("Content-Type", JSON_TYPE)
-                self.finish(reply.body)
+            if not self._answered:
+                self._send(200, reply.body, {"Content-Type": JSON_TYPE})
 
     def _refuse(
         self,
@@ -350,10 +406,6 @@ class CallbackHandler(RequestHandler):
         headers: dict[str, str] | None = None,
     ) -> None:
         """A request that is not a usable callback: *status* and one line saying why."""
-        self.set_status(status)
-        for name, value in (headers or {}).items():
-            self.set_header(name, value)
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
         event = Event(
             time=self._arrived,
             callid=callback.callid if callback else None,
@@ -365,21 +417,19 @@ class CallbackHandler(RequestHandler):
             latency_ms=(time.perf_counter() - self._started) * 1000,
             status=status,
         )
-        events = self.service.events
-        events.record(event)
-        self.finish(reason + "\n")
-        events.publish(event)
+        line = (reason + "\n").encode("utf-8", "replace")
+        self._finish_with(event, status, line, {**(headers or {}), "Content-Type": _TEXT_TYPE})
         logger.info(
             "refused %s %s from %s: %d %s",
-            self.request.method,
-            self.request.path,
-            self.request.remote_ip,
+            self.method,
+            self.path,
+            getattr(getattr(self.connection, "context", None), "remote_ip", "?"),
             status,
             reason,
         )
 
     def _unauthorized(self, callback: wire.Callback | None = None) -> None:
-        given = "wrong credentials" if self.request.headers.get("Authorization") else "none given"
+        given = "wrong credentials" if self.headers.get("Authorization") else "none given"
         self._refuse(
             401,
             f"HTTP Basic credentials of the REALTIME10 app required ({given})",
@@ -387,77 +437,12 @@ class CallbackHandler(RequestHandler):
             headers={"WWW-Authenticate": 'Basic realm="flowbuilder", charset="UTF-8"'},
         )
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Tornado's own refusals (other methods, a bug outside a live call): one line too."""
-        if status_code == 405:
-            reason = (
-                f"{self.request.method} is not allowed: this is a CALLR REAL-TIME callback URL, "
-                "POST a callback as JSON"
-            )
-            self._refuse(405, reason, headers={"Allow": "POST"})
-        else:
-            self._refuse(status_code, self._reason)
-
-    def on_finish(self) -> None:
-        self._done()
-
-    def on_connection_close(self) -> None:
-        super().on_connection_close()  # unblocks a body still being awaited
-        self._done()
-
     def _done(self) -> None:
         if self._counted:
             self._counted = False
             self.service.in_flight.end()
 
 
-@stream_request_body  # the body is bounded while it arrives, not after it is all in memory
-class StreamedCallbackHandler(CallbackHandler):
-    """The same answers for bodies of unknown length (chunked) or declared over the limit."""
-
-    def initialize(self, service: CallbackService) -> None:
-        super().initialize(service)
-        self._chunks: list[bytes] = []
-        self._received = 0
-
-    def data_received(self, chunk: bytes) -> None:
-        self._received += len(chunk)
-        if self._received <= self.service.max_body_bytes:  # past the limit: read and dropped
-            self._chunks.append(chunk)
-
-    def _body(self) -> bytes:
-        return b"".join(self._chunks)
-
-    def _oversize(self) -> int | None:
-        return self._received if self._received > self.service.max_body_bytes else None
-
-
-class DeclaredBodyFits(Matcher):
-    """Requests that declare a Content-Length within the limit: Tornado reads them whole."""
-
-    def __init__(self, service: CallbackService) -> None:
-        self.service = service
-
-    def match(self, request: HTTPServerRequest) -> dict[str, Any] | None:
-        declared = request.headers.get("Content-Length")
-        # not yet checked by Tornado here: anything but a plain number is streamed, and refused
-        if declared and len(declared) < 20 and declared.isascii() and declared.isdigit():
-            return {} if int(declared) <= self.service.max_body_bytes else None
-        return None
-
-
-def _no_access_log(handler: RequestHandler) -> None:
-    """Every request already becomes an Event (and a log line when it matters)."""
-
-
-def make_app(service: CallbackService) -> Application:
-    """The Tornado application: every path goes to the handler, which routes by path and app."""
-    kwargs = {"service": service}
-    return Application(
-        [
-            Rule(DeclaredBodyFits(service), CallbackHandler, kwargs),
-            Rule(AnyMatches(), StreamedCallbackHandler, kwargs),
-        ],
-        log_function=_no_access_log,
-        compress_response=False,
-    )
+def make_app(service: CallbackService) -> CallbackServer:
+    """What Tornado's ``HTTPServer`` serves: every request, whatever its path, to the service."""
+    return CallbackServer(service)

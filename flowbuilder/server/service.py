@@ -7,8 +7,9 @@ nothing here is global. Everything but the locked snapshots is used on the serve
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from flowbuilder.compiler import Program
 from flowbuilder.engine import EngineConfig
@@ -62,6 +63,16 @@ class CallbackService:
     replay: ReplayGuard = field(default_factory=MemoryReplayGuard)
     in_flight: InFlight = field(default_factory=InFlight)
     max_versions: int = 8
+    #: answers still being worked out (effects...): kept here, asyncio holds tasks weakly
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def start(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run *work* on the server's loop, to its end."""
+        task = asyncio.get_running_loop().create_task(work)
+        if not task.done():  # an eager task may finish right here
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
     #: The time the engine sees (epoch seconds); None: the wall clock. Tests move it to check
     #: business hours; logs, events and call books keep the wall clock.
     clock: Callable[[], float] | None = None
