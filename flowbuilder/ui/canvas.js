@@ -7,9 +7,13 @@
 // No imports, no network: everything the page needs is in this file and canvas.css.
 
 const NS = "http://www.w3.org/2000/svg";
-const NODE_W = 180; // flowbuilder.layout.NODE_WIDTH: auto-layout leaves room for this width
-const HEAD_H = 48;
-const ROW_H = 20;
+// Node geometry comes from Python (flowbuilder.layout.GEOMETRY, the "geometry" trait), the
+// same numbers auto-layout and the SVG export use; these are only used until it arrives.
+let NODE_W = 180, HEAD_H = 52, ROW_H = 20, PAD = 6, IN_Y = 26;
+function setGeometry(g) {
+  if (!g || !g.width) return;
+  NODE_W = g.width; HEAD_H = g.head; ROW_H = g.row; PAD = g.padding; IN_Y = g.in_port_y;
+}
 const CLICK_SLOP = 4; // px a press may travel and still count as a click
 const ZOOM_MIN = 0.05;
 const ZOOM_MAX = 3;
@@ -28,7 +32,7 @@ function html(tag, attrs = {}, parent = null) {
 }
 
 function nodeHeight(n) {
-  return HEAD_H + n.outcomes.length * ROW_H + (n.outcomes.length ? 6 : 0);
+  return HEAD_H + n.outcomes.length * ROW_H + (n.outcomes.length ? PAD : 0);
 }
 
 function portY(i) {
@@ -48,6 +52,7 @@ function edgePath(x1, y1, x2, y2) {
 
 function render({ model, el: host }) {
   const t0 = performance.now();
+  setGeometry(model.get("geometry"));
   const uid = Math.random().toString(36).slice(2, 9);
   const stats = { renders: 0, nodeBuilds: 0, mousemoves: 0, dragFrames: 0 };
   const cleanups = [];
@@ -190,7 +195,7 @@ function render({ model, el: host }) {
     el("text", { class: "fb-node-label", x: 40, y: 20 }, g).textContent = clip(n.label || n.id, 19);
     el("text", { class: "fb-node-sub", x: 40, y: 37 }, g).textContent =
       clip(n.summary ? `${n.summary}` : `${n.id} · ${n.title}`, 25);
-    el("circle", { class: "fb-port-in", cx: 0, cy: HEAD_H / 2, r: 5 }, g);
+    el("circle", { class: "fb-port-in", cx: 0, cy: IN_Y, r: 5 }, g);
     n.outcomes.forEach((outcome, i) => {
       const y = portY(i);
       el("line", { class: "fb-port-rule", x1: 10, x2: NODE_W, y1: y - ROW_H / 2, y2: y - ROW_H / 2 }, g);
@@ -217,7 +222,7 @@ function render({ model, el: host }) {
     const s = nodeViews.get(e.source), t = nodeViews.get(e.target);
     if (!s || !t) return null;
     const i = Math.max(0, s.data.outcomes.indexOf(e.outcome));
-    return [s.x + NODE_W + 6, s.y + portY(i), t.x - 6, t.y + HEAD_H / 2]; // outside the ports
+    return [s.x + NODE_W + 6, s.y + portY(i), t.x - 6, t.y + IN_Y]; // outside the ports
   }
 
   function routeEdge(e) {

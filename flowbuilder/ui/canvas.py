@@ -19,6 +19,8 @@ from typing import Any
 import anywidget
 import traitlets
 
+from flowbuilder.layout import GEOMETRY
+
 HERE = Path(__file__).parent
 ACTIONS = frozenset({"select", "move", "connect", "disconnect", "delete", "add", "undo", "redo"})
 
@@ -39,6 +41,9 @@ class FlowCanvas(anywidget.AnyWidget):
     highlight = traitlets.Dict().tag(sync=True)
     kinds: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     height = traitlets.Int(560).tag(sync=True)
+    #: A node's box (``flowbuilder.layout.GEOMETRY``): the canvas draws by the same numbers as
+    #: auto-layout and the SVG export.
+    geometry = traitlets.Dict(GEOMETRY.to_json()).tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
