@@ -517,15 +517,6 @@ class Flow:
 
         return export_python(self, path)
 
-    def _repr_mimebundle_(
-        self, include: Any = None, exclude: Any = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        """Jupyter's view of a flow (an SVG diagram; the builder in a live kernel), built in
-        :mod:`flowbuilder.export`."""
-        from flowbuilder.export import mimebundle
-
-        return mimebundle(self, include=include, exclude=exclude)
-
     def copy(self) -> Flow:
         return Flow.from_dict(self.to_dict())
 
