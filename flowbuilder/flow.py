@@ -256,6 +256,17 @@ class Flow:
         self._emit(FlowChange("layout", node_id))
         return self
 
+    @property
+    def notes(self) -> list[dict[str, Any]]:
+        """Notes on the canvas (``{"id", "text", "x", "y"}``): layout, not logic."""
+        return [dict(n) for n in self.graph.graph.get("notes") or []]
+
+    def set_notes(self, notes: list[dict[str, Any]]) -> Flow:
+        """Replace the canvas notes (see :mod:`flowbuilder.ui.notes` for editing them)."""
+        self.graph.graph["notes"] = _notes_from(notes, "notes")
+        self._emit(FlowChange("layout"))
+        return self
+
     def rename(self, node_id: str, new_id: str) -> Flow:
         """Give a node a new id, keeping its edges, entry and error-path roles."""
         self._require(node_id)
@@ -360,7 +371,7 @@ class Flow:
             n: {"x": round(p[0], 1), "y": round(p[1], 1)}
             for n, p in sorted(self.positions().items())
         }
-        return {
+        data = {
             "schema": SCHEMA_VERSION,
             "name": self.name,
             "description": self.description,
@@ -370,6 +381,12 @@ class Flow:
             "edges": edges,
             "layout": layout,
         }
+        notes = self.graph.graph.get("notes")
+        if (
+            notes
+        ):  # notes on the canvas: layout, like positions (files without any stay as they were)
+            data["notes"] = sorted((dict(n) for n in notes), key=lambda n: str(n["id"]))
+        return data
 
     def to_json(self) -> str:
         """Deterministic JSON: the same flow always gives the same text."""
@@ -477,6 +494,7 @@ class Flow:
                         f"layout of {node_id!r} must be {{'x': number, 'y': number}}",
                         field="layout",
                     ) from None
+        flow.graph.graph["notes"] = _notes_from(data.get("notes"), source)
         entry = data.get("entry")
         if entry is not None and (not isinstance(entry, str) or entry not in flow.graph):
             raise _load_error(source, f"entry {entry!r} is not a node", field="entry")
@@ -633,6 +651,26 @@ def _load_error(
     error = FlowError(f"{source}: {message}")
     error.node_id, error.field, error.reason = node_id, field, message
     return error
+
+
+def _notes_from(raw: Any, source: str) -> list[dict[str, Any]]:
+    """The canvas notes of a saved flow: ``[{"id", "text", "x", "y"}]``."""
+    notes: list[dict[str, Any]] = []
+    for i, note in enumerate(raw or []):
+        try:
+            notes.append(
+                {
+                    "id": str(note["id"]),
+                    "text": str(note.get("text") or ""),
+                    "x": float(note["x"]),
+                    "y": float(note["y"]),
+                }
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise _load_error(
+                source, f"notes[{i}] must be {{'id', 'text', 'x', 'y'}}", field="notes"
+            ) from None
+    return notes
 
 
 def _plain_copy(value: Any) -> Any:

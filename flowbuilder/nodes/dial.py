@@ -52,6 +52,17 @@ class Dial(CommandKind):
             required=True,
             template=True,
             example=[{"number": "+33123456789", "timeout": 30}],
+            fields=(
+                Param(
+                    "number",
+                    "text",
+                    "",
+                    "+E164 number, or a {variable}.",
+                    required=True,
+                    template=True,
+                ),
+                Param("timeout", "int", 30, "Ring time.", min=5, max=300, unit="s"),
+            ),
         ),
         Param(
             "cli",
