@@ -446,6 +446,13 @@ function render({ model, el: host }) {
     incident.clear();
     const keep = new Set();
     const single = new Set(nodes.filter((n) => n.outcomes.length === 1).map((n) => n.id));
+    // outcomes that lead to the same node share one label: "busy, failed"
+    const shared = new Map();
+    for (const [source, outcome, target] of model.get("edges") || []) {
+      const pair = `${source}\u0000${target}`;
+      if (!shared.has(pair)) shared.set(pair, []);
+      shared.get(pair).push(outcome);
+    }
     const freshEdges = document.createDocumentFragment();
     const freshLabels = document.createDocumentFragment();
     for (const [source, outcome, target] of model.get("edges") || []) {
@@ -458,11 +465,12 @@ function render({ model, el: host }) {
         edgeViews.set(key, e);
       }
       // every route is named on its line, except the only way out of a node
-      const labelled = !single.has(source);
+      const names = shared.get(`${source}\u0000${target}`);
+      const labelled = !single.has(source) && names[0] === outcome;
       if (labelled && !e.label) {
         e.label = el("text", { class: "fb-edge-label", "text-anchor": "middle", "data-source": source, "data-outcome": outcome }, freshLabels);
-        e.label.textContent = outcome;
       } else if (!labelled && e.label) { e.label.remove(); e.label = null; }
+      if (e.label) e.label.textContent = names.join(", ");
       Object.assign(e, { key, source, outcome, target });
       e.g.setAttribute("data-target", target);
       link(source, key);
@@ -1166,6 +1174,7 @@ function render({ model, el: host }) {
   let shell = null; // the builder's outermost element (ipywidgets' VBox with class fb-builder)
 
   function handBack() {
+    engaged = false;
     const active = document.activeElement;
     if (active && active.blur) active.blur();
     const notebook = (shell || root).closest(".jp-Notebook");
@@ -1205,14 +1214,24 @@ function render({ model, el: host }) {
   listen(root, "keydown", onDocumentKey);
 
   // A click anywhere outside the builder gives the focus back to the notebook.
+  let engaged = false; // the last click was in this builder: its keys are ours
   function onOutsideDown(ev) {
     const owner = shell || root;
-    if (owner.contains(ev.target)) return;
+    engaged = owner.contains(ev.target);
+    if (engaged) return;
     closeMenu();
     closeQuick();
     if (owner.contains(document.activeElement)) document.activeElement.blur();
   }
   listen(document, "mousedown", onOutsideDown, true);
+  // A button that disables itself when clicked (Undo with nothing left, Redo) drops the focus
+  // on the page's body; the keys that follow are still meant for this builder.
+  listen(window, "keydown", (ev) => {
+    const active = document.activeElement;
+    if (!engaged || (active && active !== document.body)) return;
+    builderKey(ev);
+    if (ev.defaultPrevented) ev.stopPropagation();
+  }, true);
 
   function adoptShell() {
     const found = host.closest(".fb-builder");
@@ -1233,6 +1252,7 @@ function render({ model, el: host }) {
       shell.removeEventListener("contextmenu", onMenu);
     });
     root.dataset.shell = "1";
+    ro.observe(shell);
     return true;
   }
 
@@ -1342,16 +1362,19 @@ function render({ model, el: host }) {
   root.dataset.firstDrawMs = (performance.now() - t0).toFixed(1);
 
   // Fit once the stage has a size (it may not be in the page yet when render runs), then
-  // follow resizes: refit while the user has not moved the view, else keep the selection seen.
-  let lastWidth = 0;
+  // follow resizes of the page: refit while the user has not moved the view. The inspector
+  // opening beside the canvas only narrows the stage: the view stays, the selection in sight.
+  let lastShellWidth = 0;
   const ro = new ResizeObserver(() => {
     const width = root.getBoundingClientRect().width;
     if (!root.dataset.paletteByUser && width) setCollapsed(width < 760, false);
-    if (!fitted) { fitted = fit(true); lastWidth = width; return; }
-    if (width === lastWidth) return;
-    lastWidth = width;
-    if (autoFit) fit(true);
-    else if (sel.nodes.size === 1) keepInView([...sel.nodes][0]);
+    const shellWidth = (shell || root).getBoundingClientRect().width;
+    if (!fitted) { fitted = fit(true); lastShellWidth = shellWidth; return; }
+    if (shellWidth !== lastShellWidth) {
+      lastShellWidth = shellWidth;
+      if (autoFit) fit(true);
+    }
+    if (sel.nodes.size === 1) keepInView([...sel.nodes][0]);
     scheduleMinimap();
   });
   ro.observe(stage);

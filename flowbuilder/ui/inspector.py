@@ -106,7 +106,7 @@ def _help_html(param: Param, variables: dict[str, str]) -> str:
             f'<code title="{html.escape(desc)}">{{{html.escape(name)}}}</code>'
             for name, desc in variables.items()
         )
-        text += f"<br>Placeholders: {chips}"
+        text += f"<details><summary>{{placeholders}} you can use</summary>{chips}</details>"
     return f'<div class="fb-field-help">{text}</div>'
 
 
@@ -298,7 +298,10 @@ class RowsEditor(widgets.VBox):  # type: ignore[misc]
         up.on_click(lambda _b, i=index: self.move(i, -1))
         down.on_click(lambda _b, i=index: self.move(i, +1))
         remove.on_click(lambda _b, i=index: self.remove(i))
-        title = widgets.HTML(f'<span class="fb-row-title">#{index + 1}</span>')
+        title = widgets.HTML(
+            f'<span class="fb-row-title">#{index + 1}</span>',
+            layout=widgets.Layout(flex="1 1 auto", width="auto", min_width="0"),
+        )
         head = widgets.HBox([title, up, down, remove])
         head.add_class("fb-row-head")
         row_error = widgets.HTML()
