@@ -1367,7 +1367,7 @@ function render({ model, el: host }) {
   let lastShellWidth = 0;
   const ro = new ResizeObserver(() => {
     const width = root.getBoundingClientRect().width;
-    if (!root.dataset.paletteByUser && width) setCollapsed(width < 760, false);
+    if (!root.dataset.paletteByUser && width) setCollapsed(width < 900, false);
     const shellWidth = (shell || root).getBoundingClientRect().width;
     if (!fitted) { fitted = fit(true); lastShellWidth = shellWidth; return; }
     if (shellWidth !== lastShellWidth) {

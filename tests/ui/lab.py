@@ -21,7 +21,11 @@ print(f"PYTHON {runs} " + json.dumps(look()))"""
 
 def write_notebook(path: Path, cells: Sequence[str]) -> Path:
     nb = new_notebook(cells=[new_code_cell(c) for c in cells])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, str(path))
     return path
 
@@ -48,14 +52,29 @@ def open_notebook(page: Any, server: Any, name: str, *, ui: str = "lab") -> None
     page.goto(f"{server.url}/{path}/{name}?token={server.token}")
     expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=TIMEOUT_MS)
     kernel_idle(page, ui)
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count():
+        raise AssertionError(f"a dialog opened with the notebook: {dialog.inner_text()!r}")
     if ui == "lab" and page.locator("#jp-left-stack").is_visible():
         page.keyboard.press("Control+b")  # hide the file browser: more room for the canvas
         expect(page.locator("#jp-left-stack")).to_be_hidden()
 
 
 def run_all(page: Any, ui: str = "lab") -> None:
-    page.get_by_role("menubar").get_by_role("menuitem", name="Run", exact=True).click()
-    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+    """Run > Run All Cells, again if the first cell did not start (a kernel that said idle
+    a moment too early loses the request)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    prompt = page.locator(".jp-Notebook .jp-Cell .jp-InputPrompt").first
+    for _attempt in range(3):
+        page.get_by_role("menubar").get_by_role("menuitem", name="Run", exact=True).click()
+        page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+        try:
+            started = "e => /\\[(\\*|\\d+)\\]/.test(e.textContent)"
+            page.wait_for_function(started, arg=prompt.element_handle(), timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            continue
 
 
 def cell(page: Any, index: int) -> Any:
@@ -118,7 +137,8 @@ def boxes_overlap(canvas: Any) -> list[tuple[str, str]]:
             const out = [];
             for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
                 const [a, r] = boxes[i], [b, s] = boxes[j];
-                if (r.left < s.right && s.left < r.right && r.top < s.bottom && s.top < r.bottom) out.push([a, b]);
+                if (r.left < s.right && s.left < r.right && r.top < s.bottom && s.top < r.bottom)
+                    out.push([a, b]);
             }
             return out;
         }"""
