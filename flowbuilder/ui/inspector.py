@@ -660,9 +660,10 @@ class Inspector(widgets.VBox):  # type: ignore[misc]
         assert self._node is not None
         nodes = {n for n in flow if n != self._node}
         for outcome, dropdown in self.connections.items():
-            if dropdown.value != (flow.next(self._node, outcome) or ""):
+            target = flow.next(self._node, outcome) or ""
+            if dropdown.value != target:
                 return True
-            if {v for _, v in dropdown.options if v} - {flow.next(self._node, outcome)} != nodes:
+            if {v for _, v in dropdown.options if v} != nodes | ({target} if target else set()):
                 return True
         return False
 
