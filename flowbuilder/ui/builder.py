@@ -31,12 +31,12 @@ import ipywidgets as widgets
 
 from flowbuilder.errors import FlowError
 from flowbuilder.flow import Flow, FlowChange
-from flowbuilder.layout import auto_layout
+from flowbuilder.layout import auto_layout, node_size
 from flowbuilder.nodes import get_kind
 from flowbuilder.phone import Transcript
 from flowbuilder.ui.binding import BoundFile, flow_name_for
 from flowbuilder.ui.canvas import FlowCanvas
-from flowbuilder.ui.clipboard import fragment, paste
+from flowbuilder.ui.clipboard import fragment, fragment_boxes, paste
 from flowbuilder.ui.display import kernel_shell
 from flowbuilder.ui.history import History
 from flowbuilder.ui.inspector import Inspector
@@ -67,7 +67,8 @@ def current_cell_id() -> str | None:
     """The id of the notebook cell running now (JupyterLab and Notebook 7 send it with each
     execution request), or None outside a kernel."""
     shell = kernel_shell()
-    header = getattr(shell, "parent_header", None) if shell is not None else None
+    get_parent = getattr(getattr(shell, "kernel", None), "get_parent", None)
+    header = get_parent("shell") if callable(get_parent) else None
     metadata = header.get("metadata") if isinstance(header, Mapping) else None
     cell = metadata.get("cellId") if isinstance(metadata, Mapping) else None
     return str(cell) if cell else None
@@ -361,11 +362,15 @@ class Builder(widgets.VBox):  # type: ignore[misc]
         known = self._positions()
         left = min(known[n][0] for n in ids)
         top = min(known[n][1] for n in ids)
-        return self.paste(piece, (left + PASTE_OFFSET, top + PASTE_OFFSET))
+        group = [(known[n][0] - left, known[n][1] - top, *node_size(self.flow, n)) for n in ids]
+        spot = free_spot(self.flow, known, (left + PASTE_OFFSET, top + PASTE_OFFSET), group=group)
+        return self.paste(piece, spot)
 
     def paste(self, piece: Mapping[str, Any], at: tuple[float, float]) -> list[str]:
-        """Add a copied fragment at *at* (see :mod:`flowbuilder.ui.clipboard`); selects it."""
+        """Add a copied fragment at the free place nearest *at* (see
+        :mod:`flowbuilder.ui.clipboard`); selects it."""
         renamed: dict[str, str] = {}
+        at = free_spot(self.flow, self._positions(), at, group=fragment_boxes(piece))
 
         def add() -> None:
             renamed.update(paste(self.flow, piece, at))
@@ -467,8 +472,16 @@ class Builder(widgets.VBox):  # type: ignore[misc]
         try:
             wrote = self.file.write(self.flow)
         except OSError as exc:
-            self.status(f"Could not save {self.file.path}: {exc.strerror or exc}", error=True)
+            reason = f"Could not save {self.file.path}: {exc.strerror or exc}"
+            self.status(reason, error=True)
+            self._show_banner(
+                f"{html.escape(reason)}. The canvas keeps your edits; nothing on disk changed.",
+                [("retry", "Try again", lambda: self._save_now(force=True))],
+                error=True,
+            )
             return
+        if self.banner_box.layout.display is None and "retry" in self._banner_actions:
+            self._hide_banner()
         self._disk_conflict = False
         if wrote or force:
             self.status(f"Saved {self.file.path} at {time.strftime('%H:%M:%S')}.")

@@ -12,6 +12,8 @@ under fresh ids, keeps the edges between them, and places the group at the point
 ['bye_2', 'hi_2']
 >>> flow.next("hi_2", "next"), flow.positions()["hi_2"]
 ('bye_2', (0.0, 200.0))
+>>> fragment_boxes(piece)
+[(0.0, 0.0, 180.0, 78.0), (300.0, 0.0, 180.0, 52.0)]
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any, Final
 
 from flowbuilder.errors import FlowError
 from flowbuilder.flow import NODE_ID, Flow
+from flowbuilder.layout import GEOMETRY
+from flowbuilder.nodes import get_kind
 
 TAG: Final = "flowbuilder/fragment"
 _SUFFIX = re.compile(r"_(\d+)\Z")
@@ -50,6 +54,24 @@ def fragment(flow: Flow, node_ids: Iterable[str], notes: Iterable[str] = ()) -> 
         if n["id"] in wanted
     ]
     return {TAG: 1, "nodes": nodes, "edges": sorted(edges), "notes": note_data}
+
+
+def fragment_boxes(piece: Mapping[str, Any]) -> list[tuple[float, float, float, float]]:
+    """The boxes (x, y, width, height) of a fragment's nodes, from its top-left corner."""
+    nodes = piece.get("nodes") if isinstance(piece, Mapping) else None
+    if not isinstance(nodes, Mapping) or not nodes:
+        return []
+    out = []
+    for node in nodes.values():
+        try:
+            rows = len(get_kind(str(node["kind"])).outcomes(node.get("params") or {}))
+            out.append((float(node.get("x", 0)), float(node.get("y", 0)), rows))
+        except (FlowError, KeyError, TypeError, ValueError, AttributeError):
+            continue
+    if not out:
+        return []
+    left, top = min(x for x, _, _ in out), min(y for _, y, _ in out)
+    return [(x - left, y - top, GEOMETRY.width, GEOMETRY.height(r)) for x, y, r in out]
 
 
 def fresh_id(flow: Flow, wanted: str, taken: set[str]) -> str:

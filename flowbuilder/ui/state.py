@@ -164,11 +164,13 @@ def free_spot(
     known: Mapping[str, Point],
     near: Point,
     *,
+    group: Sequence[tuple[float, float, float, float]] = (),
     step: Point = (40.0, 40.0),
     margin: float = 24.0,
 ) -> Point:
-    """The free place closest to *near* for a new node: one whose box, with *margin* around
-    it, overlaps no node in *known* (searched on a grid, rings growing outwards).
+    """The free place closest to *near* for a new node (or for *group*: boxes (x, y, width,
+    height) relative to the point returned): one where nothing overlaps a node in *known*
+    with *margin* around it. Searched on a grid, in rings growing outwards.
 
     >>> from flowbuilder.flow import Flow
     >>> flow = Flow("f").add("a", "hangup", pos=(0, 0))
@@ -176,23 +178,24 @@ def free_spot(
     (0.0, 80.0)
     """
     width = GEOMETRY.width
-    boxes = [
+    taken = [
         (x, y, x + width, y + GEOMETRY.height(len(_outcomes(flow, n))))
         for n, (x, y) in known.items()
     ]
-    new_h = GEOMETRY.height(2)
+    shapes = list(group) or [(0.0, 0.0, width, GEOMETRY.height(2))]
 
     def free(x: float, y: float) -> bool:
         return all(
-            x + width + margin <= x0
-            or x >= x1 + margin
-            or y + new_h + margin <= y0
-            or y >= y1 + margin
-            for x0, y0, x1, y1 in boxes
+            x + dx + w + margin <= x0
+            or x + dx >= x1 + margin
+            or y + dy + h + margin <= y0
+            or y + dy >= y1 + margin
+            for dx, dy, w, h in shapes
+            for x0, y0, x1, y1 in taken
         )
 
     x0, y0 = float(near[0]), float(near[1])
-    for ring in range(0, 60):
+    for ring in range(0, 80):
         candidates = [
             (x0 + dx * step[0], y0 + dy * step[1])
             for dx in range(-ring, ring + 1)
