@@ -62,8 +62,8 @@ def test_a_node_added_with_one_selected_goes_right_of_it(
 ) -> None:
     builder.select("thanks")
     frontend.action(builder.canvas, action="add", kind="hangup", near=[0, 0])
-    tx, ty = flow.positions()["thanks"]
-    x, y = flow.positions()["hangup_1"]
+    tx, _ty = flow.positions()["thanks"]
+    x, _y = flow.positions()["hangup_1"]
     assert x > tx + GEOMETRY.width
     assert overlapping(flow, builder, "hangup_1") == []
     assert builder.selected == "hangup_1"
