@@ -120,8 +120,8 @@ function render({ model, el: host }) {
   const viewport = el("g", { class: "fb-viewport" }, svg);
   const noteLayer = el("g", { class: "fb-notes" }, viewport);
   const edgeLayer = el("g", { class: "fb-edges" }, viewport);
+  const labelLayer = el("g", { class: "fb-edge-labels" }, viewport); // under the boxes
   const nodeLayer = el("g", { class: "fb-nodes" }, viewport);
-  const labelLayer = el("g", { class: "fb-edge-labels" }, viewport);
   const wire = el("path", { class: "fb-wire", d: "" }, viewport);
   const band = html("div", { class: "fb-band" }, stage);
   const toolbar = html("div", { class: "fb-toolbar" }, stage);

@@ -59,9 +59,9 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    base = tmp_path_factory.mktemp("lab")
+def _jupyter_server(base: Path, app: str, extra: list[str]) -> Iterator[SimpleNamespace]:
+    """Run ``python -m <app>`` (jupyterlab or notebook) on a free loopback port with private
+    config, settings and workspaces; yields its url, token and root folder."""
     root = base / "root"
     root.mkdir()
     settings = base / "settings"
@@ -86,7 +86,7 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleName
     cmd = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        app,
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -94,9 +94,7 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleName
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.allow_root=True",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",
+        *extra,
     ]
     log = open(base / "server.log", "wb")  # noqa: SIM115  (closed after the server stops)
     t0 = time.perf_counter()
@@ -107,7 +105,7 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleName
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(
-                    f"jupyter lab exited {proc.returncode}:\n{(base / 'server.log').read_text()}"
+                    f"{app} exited {proc.returncode}:\n{(base / 'server.log').read_text()}"
                 )
             try:
                 req = urllib.request.Request(
@@ -119,11 +117,9 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleName
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(
-                    "jupyter lab did not start:\n" + (base / "server.log").read_text()
-                )
+                raise RuntimeError(f"{app} did not start:\n" + (base / "server.log").read_text())
             time.sleep(0.1)
-        print(f"\n[timing] jupyterlab startup {time.perf_counter() - t0:.2f}s")
+        print(f"\n[timing] {app} startup {time.perf_counter() - t0:.2f}s")
         yield SimpleNamespace(url=url, token=token, root=root, proc=proc, log=base / "server.log")
     finally:
         proc.terminate()  # SIGTERM: the server shuts its kernels down
@@ -133,6 +129,27 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleName
             proc.kill()
             proc.wait()
         log.close()
+
+
+# One server of each kind for the whole session: starting one takes seconds, and the browser
+# tests open a notebook each.
+@pytest.fixture(scope="session")
+def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    yield from _jupyter_server(
+        tmp_path_factory.mktemp("lab"),
+        "jupyterlab",
+        [
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+        ],
+    )
+
+
+@pytest.fixture(scope="session")
+def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    pytest.importorskip("notebook")
+    yield from _jupyter_server(tmp_path_factory.mktemp("nb7"), "notebook", [])
 
 
 # Module scope: Playwright's sync API keeps an asyncio loop running in this thread while it is

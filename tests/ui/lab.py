@@ -38,9 +38,9 @@ def kernel_idle(page: Any, ui: str = "lab") -> None:
             "#jp-main-statusbar span.jp-StatusBar-TextItem[title^='Change kernel']"
         )
         expect(status).to_have_text(re.compile(r"^(?!No Kernel).* \| Idle$"), timeout=TIMEOUT_MS)
-    else:  # Notebook 7: the kernel indicator in the top bar
-        expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(
-            1, timeout=TIMEOUT_MS
+    else:  # Notebook 7: the execution indicator in the notebook's toolbar
+        expect(page.locator(".jp-Notebook-ExecutionIndicator").first).to_contain_text(
+            "Idle", timeout=TIMEOUT_MS
         )
 
 
@@ -144,3 +144,25 @@ def boxes_overlap(canvas: Any) -> list[tuple[str, str]]:
         }"""
     )
     return [tuple(p) for p in pairs]  # type: ignore[misc]
+
+
+def save_notebook(page: Any) -> None:
+    """File > Save Notebook (Ctrl+S belongs to a focused builder)."""
+    page.get_by_role("menubar").get_by_role("menuitem", name="File", exact=True).click()
+    page.locator("li.lm-Menu-item[data-command='docmanager:save']").click()
+
+
+def stop_kernels(server: Any) -> None:
+    """Shut every session's kernel down, as closing the notebook and its kernel does."""
+    import urllib.request
+
+    headers = {"Authorization": f"token {server.token}"}
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{server.url}/api/sessions", headers=headers), timeout=10
+    ) as r:
+        sessions = json.loads(r.read())
+    for session in sessions:
+        request = urllib.request.Request(
+            f"{server.url}/api/sessions/{session['id']}", headers=headers, method="DELETE"
+        )
+        urllib.request.urlopen(request, timeout=30).close()
