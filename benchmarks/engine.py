@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from flowbuilder import engine
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands, wire
 from flowbuilder.compiler import Program, compile
 from flowbuilder.flow import Flow
 from flowbuilder.phone import CallSetup
@@ -103,7 +103,7 @@ def mid_call_body(program: Program, config: engine.EngineConfig) -> bytes:
     played = _callback(
         command=answer.command.name,
         command_id=answer.command_id,
-        command_result=wire.PLAY_DONE,
+        command_result=commands.DONE,
         variables=answer.variables,
     )
     reply = engine.step(program, played, config=config, now=NOW + 3)  # main menu: read

@@ -25,7 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from flowbuilder import engine
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands, wire
 from flowbuilder.compiler import Program, compile
 from flowbuilder.flow import Flow
 from flowbuilder.phone import CallSetup
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     reps, inner = (5, 20) if quick else (41, 400)
     started = time.perf_counter()
     logic, logic_s, logic_j = ratio(logic_flow(), "123456", reps, inner)
-    plain, plain_s, _ = ratio(plain_flow(), wire.PLAY_DONE, reps, inner)
+    plain, plain_s, _ = ratio(plain_flow(), commands.DONE, reps, inner)
     result = {
         "benchmark": "logic_nodes",
         "quick": quick,

@@ -99,19 +99,25 @@ def bare_server(conn: Connection) -> None:
     import tornado.netutil
     import tornado.web
 
-    from flowbuilder.callr import wire
+    from flowbuilder.callr import commands, wire
 
     expected = "Basic " + base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
     answers = [
         wire.render_answer(wire.Answer(command, i + 1, {}))
         for i, command in enumerate(
             [
-                wire.play("TTS|TTS_EN-GB_SERENA|Welcome to the benchmark line."),
-                wire.read(
-                    "TTS|TTS_EN-GB_SERENA|Press 1", max_digits=1, attempts=1, timeout_ms=3000
+                commands.build(
+                    "play", media_id="TTS|TTS_EN-GB_SERENA|Welcome to the benchmark line."
                 ),
-                wire.play("TTS|TTS_EN-GB_SERENA|No news is good news."),
-                wire.hangup(),
+                commands.build(
+                    "read",
+                    media_id="TTS|TTS_EN-GB_SERENA|Press 1",
+                    max_digits=1,
+                    attempts=1,
+                    timeout_ms=3000,
+                ),
+                commands.build("play", media_id="TTS|TTS_EN-GB_SERENA|No news is good news."),
+                commands.HANGUP,
             ]
         )
     ]

@@ -74,7 +74,13 @@ FLOW: dict[str, Any] = {
     "name": "front_desk",
     "description": "Put callers through in business hours, voicemail otherwise.",
     "entry": "hours",
-    "settings": {"on_error": None, "timezone": "Europe/Paris", "voice": "TTS_EN-GB_SERENA"},
+    "settings": {
+        "fallback_message": None,
+        "fallback_voice": "",
+        "on_error": None,
+        "timezone": "Europe/Paris",
+        "voice": "TTS_EN-GB_SERENA",
+    },
     "nodes": {
         "bye": {
             "kind": "play",

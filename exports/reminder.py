@@ -62,7 +62,13 @@ FLOW: dict[str, Any] = {
     "name": "reminder",
     "description": "Call customers to confirm tomorrow's appointment.",
     "entry": "remind",
-    "settings": {"on_error": None, "timezone": "UTC", "voice": "TTS_EN-GB_SERENA"},
+    "settings": {
+        "fallback_message": None,
+        "fallback_voice": "",
+        "on_error": None,
+        "timezone": "UTC",
+        "voice": "TTS_EN-GB_SERENA",
+    },
     "nodes": {
         "cancelled": {
             "kind": "play",

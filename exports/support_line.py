@@ -90,7 +90,13 @@ FLOW: dict[str, Any] = {
     "name": "support_line",
     "description": "Acme's support line: sales, support, operator.",
     "entry": "welcome",
-    "settings": {"on_error": None, "timezone": "UTC", "voice": "TTS_EN-GB_SERENA"},
+    "settings": {
+        "fallback_message": None,
+        "fallback_voice": "",
+        "on_error": None,
+        "timezone": "UTC",
+        "voice": "TTS_EN-GB_SERENA",
+    },
     "nodes": {
         "end": {"kind": "hangup", "label": "Hang up", "params": {}},
         "goodbye": {

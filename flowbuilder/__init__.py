@@ -37,6 +37,8 @@ from flowbuilder.validate import Issue, validate
 
 if TYPE_CHECKING:
     from flowbuilder.callr.rpc import AsyncCallrClient, CallrClient
+    from flowbuilder.export import export_python, load
+    from flowbuilder.nodes.play_wav import wav_data
     from flowbuilder.sandbox.sandbox import Sandbox
     from flowbuilder.server.runner import serve
     from flowbuilder.ui import Builder
@@ -50,6 +52,9 @@ __getattr__, __dir__ = lazy_attributes(
     {
         "AsyncCallrClient": "flowbuilder.callr.rpc",
         "Builder": "flowbuilder.ui",
+        "export_python": "flowbuilder.export",
+        "wav_data": "flowbuilder.nodes.play_wav",
+        "load": "flowbuilder.export",
         "CallrClient": "flowbuilder.callr.rpc",
         "Sandbox": "flowbuilder.sandbox.sandbox",
         "serve": "flowbuilder.server.runner",
@@ -58,7 +63,7 @@ __getattr__, __dir__ = lazy_attributes(
 
 # Inside IPython (a notebook's kernel), a flow displays as its diagram, and as the builder where
 # widgets can render. The display belongs to the UI layer, which tells IPython about Flow.
-if "IPython" in sys.modules:
+if sys.modules.get("IPython") is not None:
     from flowbuilder.ui.display import register as _register_display
 
     _register_display()
@@ -93,8 +98,11 @@ __all__ = [
     "Transcript",
     "UnknownNodeKindError",
     "compile",
+    "export_python",
     "kinds",
+    "load",
     "serve",
     "simulate",
     "validate",
+    "wav_data",
 ]

@@ -27,9 +27,10 @@ from types import MappingProxyType
 from typing import Any
 
 from flowbuilder.errors import FlowError, FlowValidationError
-from flowbuilder.flow import SCHEMA_VERSION, Flow, _plain_copy
-from flowbuilder.nodes._base import DEFAULT_VOICE, NodeSpec, fixed_entry, get_kind
-from flowbuilder.validate import Issue, validate
+from flowbuilder.flow import Flow
+from flowbuilder.flowfile import SCHEMA_VERSION, plain_copy
+from flowbuilder.nodes._base import NodeSpec, get_kind
+from flowbuilder.validate import Issue, subflow_library, validate
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,12 @@ class Program:
 
 
 def compile(flow: Flow, *, subflows: Mapping[str, Flow] | None = None) -> Program:
-    """Validate *flow* (and the subflows it uses) and freeze it into a Program.
+    """Validate *flow* (and the subflows it runs: those it carries, and *subflows*) and freeze
+    it into a Program.
 
     Raises FlowValidationError listing every error; warnings never block.
     """
-    library = dict(subflows or {})
+    library = subflow_library(flow, subflows)
     issues = [i for i in validate(flow, subflows=library) if i.severity == "error"]
     if issues:
         raise FlowValidationError(issues)
@@ -87,33 +89,44 @@ def _collect(
     flow: Flow, library: Mapping[str, Flow], out: dict[str, Program], stack: tuple[str, ...]
 ) -> None:
     for node_id in flow:
-        if flow.kind(node_id) != "subflow":
-            continue
-        name = flow.params(node_id)["flow"]
-        if name in stack:
-            raise FlowError(
-                f"subflow {name!r} calls itself ({' -> '.join((*stack, name))})",
-                node_id=node_id,
-                field="flow",
-            )
-        if name in out:
-            continue
-        sub = library.get(name)
-        if sub is None:  # validate() reports it first; kept so a KeyError can never escape
-            known = ", ".join(sorted(library)) or "none"
-            raise FlowValidationError(
-                [Issue("error", node_id, "flow", f"unknown subflow {name!r}; supplied: {known}")]
-            )
-        # the subflow's own errors, named "subflow/node" as in traces
-        issues = [
-            replace(i, node_id=f"{name}/{i.node_id}" if i.node_id else name)
-            for i in validate(sub, subflows=library)
-            if i.severity == "error"
-        ]
-        if issues:
-            raise FlowValidationError(issues)
-        _collect(sub, library, out, (*stack, name))
-        out[name] = _freeze(sub, MappingProxyType({}))
+        for name in get_kind(flow.kind(node_id), node_id=node_id).subflows_called(
+            flow.params(node_id)
+        ):
+            _collect_one(flow, node_id, name, library, out, stack)
+
+
+def _collect_one(
+    flow: Flow,
+    node_id: str,
+    name: str,
+    library: Mapping[str, Flow],
+    out: dict[str, Program],
+    stack: tuple[str, ...],
+) -> None:
+    if name in stack:
+        raise FlowError(
+            f"subflow {name!r} calls itself ({' -> '.join((*stack, name))})",
+            node_id=node_id,
+            field="flow",
+        )
+    if name in out:
+        return
+    sub = library.get(name)
+    if sub is None:  # validate() reports it first; kept so a KeyError can never escape
+        known = ", ".join(sorted(library)) or "none"
+        raise FlowValidationError(
+            [Issue("error", node_id, "flow", f"unknown subflow {name!r}; supplied: {known}")]
+        )
+    # the subflow's own errors, named "subflow/node" as in traces
+    issues = [
+        replace(i, node_id=f"{name}/{i.node_id}" if i.node_id else name)
+        for i in validate(sub, subflows=library)
+        if i.severity == "error"
+    ]
+    if issues:
+        raise FlowValidationError(issues)
+    _collect(sub, library, out, (*stack, name))
+    out[name] = _freeze(sub, MappingProxyType({}))
 
 
 def _freeze(flow: Flow, subflows: Mapping[str, Program]) -> Program:
@@ -123,20 +136,18 @@ def _freeze(flow: Flow, subflows: Mapping[str, Program]) -> Program:
     data, succ = flow.graph.nodes, flow.graph.succ
     nodes: dict[str, NodeSpec] = {}
     logic_nodes: dict[str, Any] = {}
-    voice = flow.settings.get("voice") or DEFAULT_VOICE
     for node_id in sorted(data):
         attrs = data[node_id]
         kind = get_kind(attrs["kind"], node_id=node_id)
-        params = _plain_copy(attrs["params"])
+        params = plain_copy(attrs["params"])
         edges = {k: v for v, keys in succ[node_id].items() for k in keys}
-        spec = NodeSpec(
+        nodes[node_id] = NodeSpec(
             id=node_id,
             kind=kind.name,
             params=MappingProxyType(params),
             edges=MappingProxyType(edges),
             prepared=kind.prepare(params),
         )
-        nodes[node_id] = replace(spec, entry=fixed_entry(kind, spec, voice))
         logic_nodes[node_id] = {"kind": kind.name, "params": params, "edges": edges}
     settings = flow.settings
     logic = {

@@ -1,8 +1,11 @@
 """The sans-IO engine: a callback plus a program gives the next command (or an effect to perform).
 
-The call's position rides in ``variables`` under one reserved key (``STATE_KEY``), signed with the
-server's secret together with the user variables and the call id (keyed BLAKE2b), so any process
-holding the program can answer any callback and a forged or replayed POST cannot jump the flow.
+The call's position rides in ``variables``, signed (:mod:`flowbuilder.callstate`), so any process
+holding the program can answer any callback, and a forged state or one from another call cannot
+move the flow. The state names the ``command_id`` it was sent with, and a POST must echo the
+same; telling an old step replayed from the current one needs a record of each call's last step,
+which the server keeps (:mod:`flowbuilder.server.replay`): the engine never sees a store.
+
 Nothing here raises for a live call: a bad signature, a stale ``command_id``, an unknown program
 version, an exception in node code or a runaway loop takes the flow's error path (``on_error``)
 or the safe fallback (apologise, then hang up), and the trace says why.
@@ -34,16 +37,16 @@ b''
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import hashlib
-import hmac
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
-from flowbuilder.callr import wire
+import msgspec
+
+from flowbuilder.callr import commands, wire
+from flowbuilder.callstate import STATE_KEY, CallState, Signer, pack, signed_bytes, unpack
 from flowbuilder.compiler import Program
 from flowbuilder.effects import Effect, EffectResult
 from flowbuilder.facts import CallFacts
@@ -56,7 +59,6 @@ from flowbuilder.nodes._base import (
     EnterSubflow,
     Fail,
     Go,
-    NodeKind,
     NodeSpec,
     Perform,
     Result,
@@ -64,16 +66,13 @@ from flowbuilder.nodes._base import (
 )
 from flowbuilder.validate import ERROR_VARIABLE
 
-STATE_KEY: Final = "_fb"
-#: Signatures remembered until their call's next POST (a few hundred bytes each).
-MAX_ISSUED: Final = 10_000
-#: Signatures are 128 bits (32 hex digits).
-MAC_BYTES: Final = 16
-_STATE_KEY_BYTES: Final = STATE_KEY.encode()
-_ENDED: Final = wire.ENDED_STATUSES
-_ACTIONS: Final = frozenset({Send, Go, Perform, Fail, EnterSubflow})
+#: Spoken, then the call is hung up, when nothing else can be done (a flow setting overrides it).
+FALLBACK_MESSAGE: Final = "Sorry, something went wrong. Goodbye."
+_HANGUP: Final = Send(commands.HANGUP)
+
 __all__ = [
     "ERROR_VARIABLE",
+    "FALLBACK_MESSAGE",
     "STATE_KEY",
     "EffectNeeded",
     "EngineConfig",
@@ -96,7 +95,8 @@ class EngineConfig:
     ``secret`` signs the call state (bytes, or text taken as UTF-8; never empty). ``max_steps``
     bounds node entries over a whole call; ``max_spin`` bounds node entries in one callback
     (steps that never wait on the caller). ``fallback_prompt`` is spoken, then the call is hung
-    up, when nothing else can be done; empty hangs up at once.
+    up, when nothing else can be done (a flow's ``fallback_message`` setting wins); empty hangs
+    up at once.
 
     >>> EngineConfig(secret=b"")
     Traceback (most recent call last):
@@ -109,12 +109,9 @@ class EngineConfig:
     secret: bytes
     max_steps: int = 1000
     max_spin: int = 100
-    fallback_prompt: str = "Sorry, something went wrong. Goodbye."
+    fallback_prompt: str = FALLBACK_MESSAGE
     fallback_voice: str = DEFAULT_VOICE
-    # the MAC's state, keyed once; each signature copies it
-    _keyed: Any = field(init=False, repr=False, compare=False, default=None)
-    # signature -> the exact bytes it signed, for answers not yet echoed (see _verify)
-    _issued: dict[str, bytes] = field(init=False, repr=False, compare=False, default_factory=dict)
+    signer: Signer = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         secret: Any = self.secret
@@ -126,46 +123,13 @@ class EngineConfig:
             raise ValueError("EngineConfig.secret must not be empty: it signs every call's state")
         if self.max_steps < 1 or self.max_spin < 1:
             raise ValueError("EngineConfig.max_steps and max_spin must be at least 1")
-        # BLAKE2b is a MAC when keyed (RFC 7693), in one pass: half the cost of HMAC-SHA256
-        # on every callback. Its key is at most 64 bytes; a longer secret is hashed to that.
-        key = self.secret if len(self.secret) <= 64 else hashlib.blake2b(self.secret).digest()
-        object.__setattr__(self, "_keyed", hashlib.blake2b(key=key, digest_size=MAC_BYTES))
-
-    def mac(self, payload: bytes) -> str:
-        """The 128-bit keyed BLAKE2b of *payload* under the secret, as 32 hex digits.
-
-        >>> EngineConfig(secret=b"key").mac(b"payload") == hashlib.blake2b(
-        ...     b"payload", key=b"key", digest_size=16).hexdigest()
-        True
-        >>> long = b"k" * 100  # longer than a BLAKE2b key: hashed first
-        >>> EngineConfig(secret=long).mac(b"p") == EngineConfig(secret=long[:64]).mac(b"p")
-        False
-        """
-        keyed = self._keyed.copy()
-        keyed.update(payload)
-        return str(keyed.hexdigest())
-
-    def _remember(self, signature: str, signed: bytes) -> None:
-        """Keep what *signature* signed until its call echoes it (bounded: oldest dropped)."""
-        issued = self._issued
-        issued[signature] = signed
-        if len(issued) > MAX_ISSUED:
-            with contextlib.suppress(RuntimeError, StopIteration, KeyError):  # another thread
-                del issued[next(iter(issued))]
-
-    def _verify(self, signature: str, signed: bytes) -> bool:
-        """Whether *signature* is ours for exactly *signed*. The answer this server just sent
-        is recognised by its bytes, without recomputing the MAC; anything else is checked."""
-        if self._issued.pop(signature, None) == signed:
-            return True
-        return hmac.compare_digest(self.mac(signed), signature)
+        object.__setattr__(self, "signer", Signer(self.secret))
 
     def __repr__(self) -> str:  # the secret never shows
         return f"EngineConfig(max_steps={self.max_steps}, max_spin={self.max_spin})"
 
 
-@dataclass(frozen=True)
-class Trace:
+class Trace(msgspec.Struct, frozen=True):
     """What one callback did: nodes entered (``path``, ``flow/node`` inside a subflow), where the
     call now waits (``node``), the program version that answered, why the error path or the
     fallback ran (``error``), remarks (``warning``) and whether the call has ended."""
@@ -178,128 +142,39 @@ class Trace:
     ended: bool = False
 
 
-@dataclass(frozen=True)
-class Reply:
-    """The answer for CALLR (``None``: an empty HTTP 200) and what happened."""
+class Reply(msgspec.Struct, frozen=True):
+    """The answer for CALLR (``None``: an empty HTTP 200), what happened, and the HTTP body: the
+    answer's JSON, or empty for a call that has ended."""
 
     answer: wire.Answer | None
     trace: Trace
-    rendered: bytes | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def body(self) -> bytes:
-        """The HTTP body: the answer's JSON, or empty for a call that has ended."""
-        if self.rendered is not None:
-            return self.rendered
-        return b"" if self.answer is None else wire.render_answer(self.answer)
+    body: bytes = b""
 
 
-@dataclass(frozen=True)
-class EffectNeeded:
+class EffectNeeded(msgspec.Struct, frozen=True):
     """The engine waits for an effect; pass its result to :func:`resume`."""
 
     effect: Effect
-    pending: _Run
+    pending: Any  # the _Run to resume
     deadline_ms: int
 
     @property
     def trace(self) -> Trace:
-        return self.pending.trace()
+        run: _Run = self.pending
+        return run.trace()
 
 
 Outcome = Reply | EffectNeeded
-_T = TypeVar("_T")
-
-
-def _filled(cls: type[_T], values: dict[str, Any]) -> _T:
-    """An instance of the frozen dataclass *cls* with *values* (every field), made without its
-    __init__, which pays one object.__setattr__ per field: the engine makes several per callback."""
-    obj = object.__new__(cls)
-    obj.__dict__.update(values)
-    return obj
-
-
-# -- signed state --------------------------------------------------------------------------------
-#
-# variables[STATE_KEY] is {"h": signature, "s": state}. The signature is a keyed BLAKE2b
-# (128 bits, hex) over the call id, the state and the user variables in canonical
-# JSON (sorted keys, no spaces), so it survives CALLR re-serialising the variables it echoes and
-# cannot be replayed into another call.
-
-_CANONICAL: Final = wire.json_encoder(sort_keys=True)
-
-
-def _signed_bytes(callid: int, state_json: bytes, user_json: bytes) -> bytes:
-    """What a signature covers: ``[callid,state,variables]`` as canonical JSON."""
-    return b"[%d,%b,%b]" % (callid, state_json, user_json)
 
 
 def sign(
     config: EngineConfig, callid: int, state: Mapping[str, Any], variables: Mapping[str, Any]
 ) -> str:
-    """The signature of a call's state together with its user variables.
+    """The signature of a call's state (as wire data) together with its user variables.
 
     Raises TypeError or ValueError when they cannot be encoded (mixed key types...).
     """
-    return config.mac(_signed_bytes(callid, _CANONICAL(state), _CANONICAL(variables)))
-
-
-def _unpack(config: EngineConfig, callback: wire.Callback) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(state, user variables) from a callback's variables; raises ValueError when not ours."""
-    variables = callback.variables
-    packed = variables.get(STATE_KEY)
-    if type(packed) is not dict:
-        raise ValueError("the flow state is missing from variables")
-    state, signature = packed.get("s"), packed.get("h")
-    if type(state) is not dict or type(signature) is not str:
-        raise ValueError("the flow state is malformed")
-    user = _echoed(callback)
-    try:
-        signed = _signed_bytes(callback.callid, _CANONICAL(state), _CANONICAL(user))
-    except (TypeError, ValueError):  # keys that are not text...: not ours
-        raise ValueError("the flow state is malformed") from None
-    if not config._verify(signature, signed):
-        raise ValueError("the flow state signature does not match (tampered, or another secret)")
-    return _clone(state), user
-
-
-def _clone(state: dict[str, Any]) -> dict[str, Any]:
-    """A copy deep enough that running a step never changes the callback it read: node scratch
-    (``l``) and the subflow stack (``s``) are the only parts of the state changed in place."""
-    state = state.copy()
-    local = state.get("l")
-    if local:
-        state["l"] = {k: copy.deepcopy(v) if type(v) in _NESTED else v for k, v in local.items()}
-    stack = state.get("s")
-    if stack:
-        state["s"] = [list(frame) for frame in stack]
-    return state
-
-
-_NESTED: Final = (dict, list)
-
-
-def _pack(
-    config: EngineConfig, callid: int, state: dict[str, Any], user: dict[str, Any]
-) -> tuple[dict[str, Any], bytes]:
-    """The variables to send (user variables plus the signed state) as data and as JSON text.
-
-    The state and the user variables are encoded once each, for the signature and for the
-    answer body. Raises TypeError or ValueError when a value cannot be encoded.
-    """
-    user.pop(STATE_KEY, None)  # a node writing the reserved key must not break the signature
-    state_json, user_json = _CANONICAL(state), _CANONICAL(user)
-    signed = _signed_bytes(callid, state_json, user_json)
-    signature = config.mac(signed)
-    config._remember(signature, signed)
-    packed_json = b'%b%b"%b":{"h":"%b","s":%b}}' % (
-        user_json[:-1],
-        b"," if user else b"",
-        _STATE_KEY_BYTES,
-        signature.encode(),
-        state_json,
-    )
-    return {**user, STATE_KEY: {"s": state, "h": signature}}, packed_json
+    return config.signer.sign(signed_bytes(callid, state, variables))
 
 
 def _jsonable(value: Any) -> Any:
@@ -317,26 +192,21 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _own(value: Any) -> Any:
+    """*value* itself, or a copy of it when it is a container a node could change in place."""
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
+
+
+def _next_id(command_id: wire.CommandId) -> int:
+    """The id of the answer to a POST that echoed *command_id*: ours are 1, 2, 3..."""
+    return command_id + 1 if isinstance(command_id, int) else 1
+
+
 # -- one run of the interpreter ------------------------------------------------------------------
 
 
 class _Run:
     """The interpreter's working state during one callback (also what an effect waits with)."""
-
-    __slots__ = (
-        "callback",
-        "config",
-        "ctx",
-        "error",
-        "now",
-        "path",
-        "program",
-        "root",
-        "spin",
-        "state",
-        "variables",
-        "warning",
-    )
 
     def __init__(
         self,
@@ -344,18 +214,25 @@ class _Run:
         config: EngineConfig,
         callback: wire.Callback,
         now: float,
-        state: dict[str, Any],
+        state: CallState,
         variables: dict[str, Any],
     ) -> None:
         self.root = root
         self.config = config
         self.callback = callback
         self.now = now
-        self.state = state
         self.variables = variables
-        flow = state.get("f")
-        #: the flow the call is in: the root, or the subflow named by state["f"]
-        self.program = root.subflows.get(flow, root) if flow else root
+        # the state, unpacked into fields the run changes (the callback's own data never is:
+        # decoding made the scratch dict, but what it holds is shared with the callback)
+        self.node = state.node
+        self.flow = state.flow
+        self.scratch = {k: _own(v) for k, v in state.scratch.items()}
+        self.returns = [tuple(r) for r in state.returns]
+        self.steps = state.steps
+        self.on_error_taken = state.on_error_taken
+        self.closing = state.closing
+        #: the flow the call is in: the root, or the subflow named by ``flow``
+        self.program = root.subflows.get(self.flow, root) if self.flow else root
         self.path: list[str] = []
         self.spin = 0
         self.error: str | None = None
@@ -364,52 +241,60 @@ class _Run:
 
     def copy(self, now: float | None) -> _Run:
         """An independent run from the same point (state and variables deep-copied)."""
-        run = _Run(
-            self.root,
-            self.config,
-            self.callback,
-            self.now if now is None else now,
-            copy.deepcopy(self.state),
-            copy.deepcopy(self.variables),
-        )
+        run = copy.copy(self)
+        run.now = self.now if now is None else now
+        run.variables = copy.deepcopy(self.variables)
+        run.scratch = copy.deepcopy(self.scratch)
+        run.returns = list(self.returns)
         run.path = list(self.path)
-        run.spin, run.error, run.warning = self.spin, self.error, self.warning
+        run.ctx = None
         return run
 
     # where the call is ------------------------------------------------------------------------
 
-    def qualified(self) -> str:
-        return _where(self.state) or ""
+    def state(self, step: int) -> CallState:
+        return CallState(
+            version=self.root.version,
+            step=step,
+            node=self.node,
+            flow=self.flow,
+            scratch=self.scratch,
+            returns=[(f, n) for f, n in self.returns],
+            steps=self.steps,
+            on_error_taken=self.on_error_taken,
+            closing=self.closing,
+        )
+
+    def where(self) -> str:
+        if not self.node:
+            return ""
+        return f"{self.flow}/{self.node}" if self.flow else self.node
 
     def trace(self) -> Trace:
-        return _filled(
-            Trace,
-            {
-                "path": tuple(self.path),
-                "node": _where(self.state),
-                "version": self.root.version,
-                "error": self.error,
-                "warning": self.warning,
-                "ended": False,
-            },
+        return Trace(
+            path=tuple(self.path),
+            node=self.where() or None,
+            version=self.root.version,
+            error=self.error,
+            warning=self.warning,
         )
 
     def context(self) -> Context:
-        """What the current node sees; one Context per run, pointed at the node's scratch."""
+        """What the current node sees: one Context per run, pointed at the node's scratch."""
         ctx = self.ctx
         if ctx is None:
             settings = self.root.settings
             ctx = self.ctx = Context(
                 variables=self.variables,
                 facts=CallFacts(self.callback),
-                local=self.state.setdefault("l", {}),
+                local=self.scratch,
                 voice=settings.get("voice") or DEFAULT_VOICE,
                 now=self.now,
                 timezone=settings.get("timezone") or "UTC",
+                settings=settings,
             )
         else:
-            ctx.variables = self.variables
-            ctx.local = self.state.setdefault("l", {})
+            ctx.variables, ctx.local, ctx.notes = self.variables, self.scratch, []
         return ctx
 
     def note(self, text: str) -> None:
@@ -421,151 +306,121 @@ class _Run:
         """Start (``result`` None) or resume *node*; node code never breaks a live call."""
         kind = REGISTRY.get(node.kind)
         if kind is None:
-            return Fail(f"{self.qualified()}: node kind {node.kind!r} is not registered")
+            return Fail(f"{self.where()}: node kind {node.kind!r} is not registered")
         ctx = self.context()
         try:
             action = kind.start(node, ctx) if result is None else kind.resume(node, ctx, result)
         except Exception as exc:
-            action = Fail(f"{self.qualified()}: {type(exc).__name__}: {exc}")
-        if ctx.notes:  # the node's remarks (ctx.note) go to the trace
-            for remark in ctx.notes:
-                self.note(f"{self.qualified()}: {remark}")
-            ctx.notes = []
-        if type(action) not in _ACTIONS:
-            return Fail(f"{self.qualified()}: node code returned {type(action).__name__}")
+            action = Fail(f"{self.where()}: {type(exc).__name__}: {exc}")
+        for remark in ctx.notes:  # the node's remarks (ctx.note) go to the trace
+            self.note(f"{self.where()}: {remark}")
+        if not isinstance(action, Send | Go | Perform | Fail | EnterSubflow):
+            return Fail(f"{self.where()}: node code returned {type(action).__name__}")
         return action
+
+    def drive(self, action: Action) -> Outcome:
+        """Follow actions until one answers CALLR or needs an effect."""
+        while True:
+            match action:
+                case Send(command):
+                    return self.answer(command)
+                case Perform(effect):
+                    return EffectNeeded(effect, self, effect.timeout_ms)
+                case Go(outcome):
+                    action = self.follow(outcome)
+                case Fail(reason):
+                    action = self.fail(reason)
+                case EnterSubflow(name):
+                    action = self.enter_subflow(name)
 
     def enter(self, flow_name: str, node_id: str) -> Action:
         """Move the call to *node_id* of flow *flow_name* (``""``: the root) and start it."""
-        state = self.state
-        if flow_name:
-            state["f"] = flow_name
-            self.program = self.root.flow(flow_name)
-        elif "f" in state:
-            del state["f"]
-            self.program = self.root
-        state["n"] = node_id
-        self.path.append(_where(state) or node_id)
-        state["l"] = {}
-        steps = state["k"] = state.get("k", 0) + 1
+        self.flow = flow_name
+        self.program = self.root.flow(flow_name)
+        self.node = node_id
+        self.scratch = {}
+        self.path.append(self.where())
+        self.steps += 1
         self.spin += 1
-        if steps > self.config.max_steps:
+        if self.steps > self.config.max_steps:
             return Fail(f"the call ran more than {self.config.max_steps} steps")
         if self.spin > self.config.max_spin:
             return Fail(f"{self.spin} steps without waiting on the caller (an endless loop?)")
         node = self.program.nodes.get(node_id)
         if node is None:
-            return Fail(f"no node {self.qualified()!r} in program {self.root.version}")
-        # a command compiled once (no {variables} in its params): no node code to run
-        return node.entry or self.run_node(node, None)
-
-    def resume_node(self, result: Result) -> Action:
-        node = self.program.nodes.get(self.state.get("n") or "")
-        if node is None:
-            return Fail(f"no node {self.qualified()!r} in program {self.root.version}")
-        return self.run_node(node, result)
-
-    def drive(self, action: Action) -> Outcome:
-        while True:
-            kind = type(action)
-            if kind is Send:
-                return self.send(action)  # type: ignore[arg-type]
-            if kind is Go:
-                after = self.follow(action.outcome)  # type: ignore[union-attr]
-            elif kind is Fail:
-                after = self.fail(action.reason)  # type: ignore[union-attr]
-            elif kind is Perform:
-                effect = action.effect  # type: ignore[union-attr]
-                return EffectNeeded(effect, self, effect.timeout_ms)
-            else:
-                action = self.enter_subflow(action.flow)  # type: ignore[union-attr]
-                continue
-            if type(after) is Reply:
-                return after
-            action = after  # type: ignore[assignment]
+            return Fail(f"no node {self.where()!r} in program {self.root.version}")
+        return self.run_node(node, None)
 
     def enter_subflow(self, name: str) -> Action:
         if not name or name not in self.root.subflows:
-            return Fail(f"{self.qualified()}: subflow {name!r} is not part of this program")
-        self.state.setdefault("s", []).append([self.state.get("f", ""), self.state["n"]])
+            return Fail(f"{self.where()}: subflow {name!r} is not part of this program")
+        self.returns.append((self.flow, self.node or ""))
         return self.enter(name, self.root.subflows[name].entry)
 
-    def follow(self, outcome: str) -> Action | Reply:
-        state = self.state
-        target = self.program.nodes[state["n"]].edges.get(outcome)
+    def follow(self, outcome: str) -> Action:
+        node = self.program.nodes[self.node or ""]
+        target = node.edges.get(outcome)
         if target is not None:
-            return self.enter(state.get("f", ""), target)
-        stack = state.get("s")
-        if stack:  # the end of a subflow returns to the node that called it, through "done"
-            flow_name, node_id = stack.pop()
-            if flow_name:
-                state["f"] = flow_name
-            else:
-                state.pop("f", None)
-            self.program = self.root.flow(flow_name)
-            state["n"] = node_id
-            state["l"] = {}
+            return self.enter(self.flow, target)
+        if self.returns:  # the end of a subflow returns to the node that called it, through done
+            self.flow, self.node = self.returns.pop()
+            self.program = self.root.flow(self.flow)
+            self.scratch = {}
             return Go("done")
-        self.note(f"{self.qualified()}: outcome {outcome!r} is not connected; hanging up")
-        state["n"] = None
-        state["l"] = {}
-        return self.send(_HANGUP)
+        kind = REGISTRY.get(node.kind)
+        failed = kind is not None and outcome in kind.failure_outcomes
+        if failed and self.root.on_error is not None and not self.on_error_taken:
+            # an unhandled failure is an error: the flow's error path catches it
+            return Fail(f"{self.where()}: outcome {outcome!r} is not connected")
+        self.note(f"{self.where()}: outcome {outcome!r} is not connected; hanging up")
+        self.node = None
+        self.scratch = {}
+        return _HANGUP
 
-    def fail(self, reason: str) -> Action | Reply:
+    def fail(self, reason: str) -> Action:
         """The error path (once per call), else the fallback."""
         self.error = f"{self.error}; then {reason}" if self.error else reason
         on_error = self.root.on_error
-        if self.state.get("e") or on_error is None or on_error not in self.root.nodes:
+        if self.on_error_taken or on_error is None or on_error not in self.root.nodes:
             return self.fallback()
-        self.state["e"] = 1
-        self.state.pop("s", None)
+        self.on_error_taken = True
+        self.returns = []
         self.variables[ERROR_VARIABLE] = reason
         self.spin = 0
         return self.enter("", on_error)
 
-    def fallback(self) -> Reply:
-        """Apologise, then hang up (the next live POST sees ``x`` and hangs up)."""
-        self.state = {"v": self.root.version, "x": 1, "n": None, "k": self.state.get("k", 0)}
+    def fallback(self) -> Send:
+        """Apologise, then hang up (the next live POST sees ``closing`` and hangs up)."""
         self.program = self.root
-        prompt = wire.media(self.config.fallback_prompt, self.config.fallback_voice)
-        return self.send(Send(wire.play(prompt)) if prompt else _HANGUP)
+        self.node, self.flow, self.scratch, self.returns = None, "", {}, []
+        self.closing = True
+        settings = self.root.settings
+        message = settings.get("fallback_message")
+        if message is None:
+            message = self.config.fallback_prompt
+        voice = (
+            settings.get("fallback_voice") or settings.get("voice") or self.config.fallback_voice
+        )
+        prompt = commands.media(message, voice)
+        return Send(commands.build("play", media_id=prompt)) if prompt else _HANGUP
 
-    def send(self, action: Send) -> Reply:
-        """Answer with *action*'s command (its encoded parts when compiled), state signed."""
-        command, parts = action.command, action.parts
-        callid = self.callback.callid
-        command_id = self.callback.command_id + 1
-        state = self.state
-        state["i"] = command_id
-        state["v"] = self.root.version
+    def answer(self, command: wire.Command) -> Reply:
+        """Answer with *command*, the call's state signed into the variables."""
+        command_id = _next_id(self.callback.command_id)
+        callid, signer = self.callback.callid, self.config.signer
         try:
-            variables, packed_json = _pack(self.config, callid, state, self.variables)
-            body = wire.render_answer_parts(
-                parts or wire.command_parts(command), command_id, packed_json
-            )
+            variables = pack(signer, callid, self.state(command_id), self.variables)
+            answer = wire.Answer(command, command_id, variables)
+            body = wire.render_answer(answer)
         except (TypeError, ValueError, RecursionError):
             # node code stored something that is not JSON: keep the call alive with its text
             self.variables = _jsonable(self.variables)
-            self.state = _jsonable(state)
+            self.scratch = _jsonable(self.scratch)
             command = wire.Command(command.name, _jsonable(command.params))
-            variables, packed_json = _pack(self.config, callid, self.state, self.variables)
-            body = wire.render_answer_encoded(command, command_id, packed_json)
-        answer = _filled(
-            wire.Answer, {"command": command, "command_id": command_id, "variables": variables}
-        )
-        return _filled(Reply, {"answer": answer, "trace": self.trace(), "rendered": body})
-
-
-_HANGUP: Final = Send(wire.hangup(), wire.command_parts(wire.hangup()))
-
-
-def _where(state: Mapping[str, Any]) -> str | None:
-    """Where the call waits: its node, ``subflow/node`` inside a subflow; None once it ended."""
-    node = state.get("n")
-    if not node:
-        return None
-    flow = state.get("f")
-    return f"{flow}/{node}" if flow else str(node)
+            variables = pack(signer, callid, self.state(command_id), self.variables)
+            answer = wire.Answer(command, command_id, variables)
+            body = wire.render_answer(answer)
+        return Reply(answer, self.trace(), body)
 
 
 # -- public API ----------------------------------------------------------------------------------
@@ -586,7 +441,7 @@ def step(
     plus one; ``HANGUP`` and the never-answered statuses get ``Reply(None, ...)`` (empty body).
     """
     try:
-        return _step(program, callback, config, now, versions)
+        return _step(program, callback, config, now, versions or {})
     except Exception as exc:  # a bug here must reach CALLR as an apology, never as a 500
         return _last_resort(program, callback, config, now, exc)
 
@@ -596,61 +451,56 @@ def _step(
     callback: wire.Callback,
     config: EngineConfig,
     now: float,
-    versions: Mapping[str, Program] | None,
+    versions: Mapping[str, Program],
 ) -> Outcome:
-    if callback.call_status in _ENDED:
+    if callback.call_status in wire.ENDED_STATUSES:
         return Reply(None, _ended_trace(program, callback, config))
     if callback.is_first:
-        user = _echoed(callback)
-        run = _Run(program, config, callback, now, {"v": program.version}, user)
+        run = _Run(program, config, callback, now, CallState(program.version), _echoed(callback))
         return run.drive(run.enter("", program.entry))
     try:
-        state, user = _unpack(config, callback)
+        state, user = unpack(config.signer, callback.callid, callback.variables)
     except ValueError as exc:
-        run = _Run(program, config, callback, now, {}, _echoed(callback))
-        run.error = str(exc)
-        return run.fallback()
-    if state.get("i") != callback.command_id:
-        run = _Run(program, config, callback, now, state, user)
-        run.error = (
-            f"command_id {callback.command_id} does not match the command sent ({state.get('i')})"
-        )
-        return run.fallback()
-    version = state.get("v")
-    root = program if version == program.version else (versions or {}).get(version or "")
+        return _lost(program, callback, config, now, str(exc))
+    if state.step != callback.command_id:
+        reason = f"command_id {callback.command_id} does not match the command sent ({state.step})"
+        return _lost(program, callback, config, now, reason, user)
+    root = program if state.version == program.version else versions.get(state.version)
     if root is None:  # a call from a program this server no longer has
         run = _Run(
-            program, config, callback, now, {"v": program.version, "k": state.get("k", 0)}, user
+            program, config, callback, now, CallState(program.version, steps=state.steps), user
         )
-        return run.drive(Fail(f"unknown flow version {version!r}"))
+        return run.drive(Fail(f"unknown flow version {state.version!r}"))
     run = _Run(root, config, callback, now, state, user)
-    node_id = state.get("n")
-    if not node_id or state.get("x"):  # the flow ended, or the fallback prompt played
-        return run.send(_HANGUP)
-    flow_name = state.get("f")
-    if flow_name and flow_name not in root.subflows:
-        return run.drive(Fail(f"unknown subflow {flow_name!r} in the call state"))
-    node = run.program.nodes.get(node_id)
+    if not state.node or state.closing:  # the flow ended, or the apology played
+        return run.answer(commands.HANGUP)
+    if state.flow and state.flow not in root.subflows:
+        return run.drive(Fail(f"unknown subflow {state.flow!r} in the call state"))
+    node = run.program.nodes.get(state.node)
     if node is None:
-        return run.drive(Fail(f"unknown node {run.qualified()!r} in the call state"))
+        return run.drive(Fail(f"unknown node {run.where()!r} in the call state"))
     kind = REGISTRY.get(node.kind)
-    if callback.command == "hangup" and kind is not None and kind.ends_call:
-        return run.send(_HANGUP)  # still live after our hangup: ask again
-    result = _filled(
-        CommandResult,
-        {
-            "command": callback.command,
-            "result": callback.command_result,
-            "error": callback.command_error,
-            "call_status": callback.call_status,
-        },
+    if callback.command == commands.HANGUP.name and kind is not None and kind.ends_call:
+        return run.answer(commands.HANGUP)  # still live after our hangup: ask again
+    result = CommandResult(
+        callback.command, callback.command_result, callback.command_error, callback.call_status
     )
-    if kind is not None and type(kind).resume is _PLAIN_RESUME:  # no node code, no context
-        return run.drive(kind.finished(result))
     return run.drive(run.run_node(node, result))
 
 
-_PLAIN_RESUME: Final = NodeKind.resume
+def _lost(
+    program: Program,
+    callback: wire.Callback,
+    config: EngineConfig,
+    now: float,
+    reason: str,
+    user: dict[str, Any] | None = None,
+) -> Reply:
+    """The fallback for a POST whose position cannot be trusted; CALLR's variables kept."""
+    variables = _echoed(callback) if user is None else user
+    run = _Run(program, config, callback, now, CallState(program.version), variables)
+    run.error = reason
+    return run.answer(run.fallback().command)
 
 
 def resume(pending: EffectNeeded, result: EffectResult, *, now: float | None = None) -> Outcome:
@@ -658,18 +508,19 @@ def resume(pending: EffectNeeded, result: EffectResult, *, now: float | None = N
 
     Resuming the same ``pending`` twice gives the same answer (its state is copied, not shared).
     """
-    run = pending.pending.copy(now)
+    run: _Run = pending.pending.copy(now)
     try:
-        return run.drive(run.resume_node(result))
+        node = run.program.nodes.get(run.node or "")
+        if node is None:
+            return run.drive(Fail(f"no node {run.where()!r} in program {run.root.version}"))
+        return run.drive(run.run_node(node, result))
     except Exception as exc:
         return _last_resort(run.root, run.callback, run.config, run.now, exc)
 
 
 def _echoed(callback: wire.Callback) -> dict[str, Any]:
     """The callback's variables but the state."""
-    user = callback.variables.copy()
-    user.pop(STATE_KEY, None)
-    return user
+    return {k: v for k, v in callback.variables.items() if k != STATE_KEY}
 
 
 def fallback(
@@ -690,25 +541,21 @@ def _last_resort(
     prefix: str = "internal error: ",
 ) -> Reply:
     """The fallback when the engine itself failed: apologise with the caller's variables kept."""
-    run = _Run(program, config, callback, now, {}, _jsonable(_echoed(callback)))
-    run.error = f"{prefix}{type(exc).__name__}: {exc}" if prefix else str(exc)
+    error = f"{prefix}{type(exc).__name__}: {exc}" if prefix else str(exc)
     try:
-        return run.fallback()
+        return _lost(program, callback, config, now, error, _jsonable(_echoed(callback)))
     except Exception:  # not even that: hang up with nothing but the state
-        run.variables = {}
-        run.state = {"v": program.version, "x": 1, "n": None}
-        return run.send(_HANGUP)
+        run = _Run(program, config, callback, now, CallState(program.version, closing=True), {})
+        run.error = error
+        return run.answer(commands.HANGUP)
 
 
 def _ended_trace(program: Program, callback: wire.Callback, config: EngineConfig) -> Trace:
-    node = version = None
     try:
-        state, _ = _unpack(config, callback)
-        version = state.get("v")
-        node = _where(state)
+        state, _ = unpack(config.signer, callback.callid, callback.variables)
     except ValueError:
-        pass
-    return Trace(node=node, version=version or program.version, ended=True)
+        return Trace(version=program.version, ended=True)
+    return Trace(node=state.where(), version=state.version, ended=True)
 
 
 def run_effects(outcome: Outcome, perform: Callable[[Effect], EffectResult]) -> Reply:

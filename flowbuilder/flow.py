@@ -16,27 +16,21 @@ True
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import networkx as nx
 
 import flowbuilder.nodes  # noqa: F401  (registers every kind)
-from flowbuilder.errors import FlowError, NodeConfigError, UnknownNodeKindError
+from flowbuilder import flowfile
+from flowbuilder.errors import FlowError, UnknownNodeKindError
+from flowbuilder.flowdiff import FlowDiff
+from flowbuilder.flowfile import DEFAULT_SETTINGS, SCHEMA_VERSION, plain_copy
+from flowbuilder.names import FLOW_NAME, NODE_ID
 from flowbuilder.nodes._base import DEFAULT_VOICE, NodeKind, get_kind
-
-SCHEMA_VERSION = 1
-NODE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
-FLOW_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "voice": DEFAULT_VOICE,
-    "timezone": "UTC",
-    "on_error": None,
-}
 
 Listener = Callable[["FlowChange"], None]
 
@@ -44,7 +38,7 @@ Listener = Callable[["FlowChange"], None]
 @dataclass(frozen=True)
 class FlowChange:
     """What changed: ``action`` (add, remove, params, label, connect, disconnect, layout,
-    settings, replace) and the node or edge it touched."""
+    settings, subflows, replace) and the node or edge it touched."""
 
     action: str
     node_id: str | None = None
@@ -82,6 +76,10 @@ class Flow:
             },
         )
         self._listeners: list[Listener] = []
+        self._subflows: dict[str, Flow] = {}
+        self._subflow_refs: dict[str, str] = {}
+        #: the directory this flow was read from (subflow references are relative to it)
+        self.source_dir: Path | None = None
 
     # -- properties -------------------------------------------------------------------------
 
@@ -165,7 +163,7 @@ class Flow:
                 "a node with this id already exists; pick another id", node_id=node_id, field="id"
             )
         spec = get_kind(kind, node_id=node_id)
-        full = _plain_copy(spec.normalize(params, node_id=node_id))
+        full = plain_copy(spec.normalize(params, node_id=node_id))
         self.graph.add_node(node_id, kind=kind, params=full, label=str(label))
         if pos is not None:
             self.graph.nodes[node_id]["pos"] = (float(pos[0]), float(pos[1]))
@@ -236,7 +234,7 @@ class Flow:
         self._require(node_id)
         data = self.graph.nodes[node_id]
         spec = get_kind(data["kind"], node_id=node_id)
-        merged = _plain_copy(spec.normalize({**data["params"], **params}, node_id=node_id))
+        merged = plain_copy(spec.normalize({**data["params"], **params}, node_id=node_id))
         data["params"] = merged
         for outcome in [o for o in self.edges_from(node_id) if o not in spec.outcomes(merged)]:
             self.disconnect(node_id, outcome)
@@ -262,8 +260,8 @@ class Flow:
         return [dict(n) for n in self.graph.graph.get("notes") or []]
 
     def set_notes(self, notes: list[dict[str, Any]]) -> Flow:
-        """Replace the canvas notes (see :mod:`flowbuilder.ui.notes` for editing them)."""
-        self.graph.graph["notes"] = _notes_from(notes, "notes")
+        """Replace the canvas notes (:mod:`flowbuilder.ui.notes` edits them one by one)."""
+        self.graph.graph["notes"] = flowfile.read_notes(notes)
         self._emit(FlowChange("layout"))
         return self
 
@@ -303,7 +301,7 @@ class Flow:
     def params(self, node_id: str) -> dict[str, Any]:
         """A copy of the node's parameters (change them with :meth:`set_params`)."""
         self._require(node_id)
-        return _plain_copy(self.graph.nodes[node_id]["params"])  # type: ignore[no-any-return]
+        return plain_copy(self.graph.nodes[node_id]["params"])  # type: ignore[no-any-return]
 
     def label(self, node_id: str) -> str:
         self._require(node_id)
@@ -346,206 +344,87 @@ class Flow:
         if node_id not in self.graph:
             raise FlowError("no such node", node_id=node_id)
 
-    # -- data -------------------------------------------------------------------------------
+    # -- subflows ---------------------------------------------------------------------------
+
+    @property
+    def subflows(self) -> Mapping[str, Flow]:
+        """The flows this flow's ``subflow`` nodes run, by name; they are saved with it."""
+        return MappingProxyType(self._subflows)
+
+    @property
+    def subflow_refs(self) -> Mapping[str, str]:
+        """Subflows read from files of their own: name -> path (relative to :attr:`source_dir`),
+        written back as paths when this flow is saved."""
+        return MappingProxyType(self._subflow_refs)
+
+    def use(self, subflow: Flow, *, name: str | None = None, ref: str | None = None) -> Flow:
+        """Make *subflow* available to ``subflow`` nodes as *name* (default: its own name). It
+        travels with this flow: saved inside its file (or as the path *ref*, for a subflow kept
+        in a file of its own), exported with it, compiled with it."""
+        if not isinstance(subflow, Flow):
+            raise TypeError(f"a subflow must be a Flow, got {type(subflow).__name__}")
+        name = subflow.name if name is None else name
+        if not FLOW_NAME.match(name):
+            raise FlowError(f"subflow name {name!r} must be 1-64 letters, digits, _ . or -")
+        if subflow is self:
+            raise FlowError(f"flow {name!r} cannot be its own subflow", field="subflows")
+        self._subflows[name] = subflow
+        if ref is None:
+            self._subflow_refs.pop(name, None)
+        else:
+            self._subflow_refs[name] = ref
+        self._emit(FlowChange("subflows", target=name))
+        return self
+
+    def drop_subflow(self, name: str) -> Flow:
+        """Stop carrying subflow *name* (no error when there is none)."""
+        if self._subflows.pop(name, None) is not None:
+            self._subflow_refs.pop(name, None)
+            self._emit(FlowChange("subflows", target=name))
+        return self
+
+    # -- data (the file format is flowbuilder.flowfile's) -----------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data with a stable order: logic first, layout apart."""
-        nodes = {}
-        for node_id in sorted(self.graph.nodes):
-            data = self.graph.nodes[node_id]
-            entry: dict[str, Any] = {"kind": data["kind"]}
-            if data.get("label"):
-                entry["label"] = data["label"]
-            entry["params"] = _plain_copy(data["params"])
-            nodes[node_id] = entry
-        edges = [
-            {"from": u, "outcome": k, "to": v}
-            for u, k, v in sorted(
-                (u, k, v)
-                for u, targets in self.graph.succ.items()
-                for v, keys in targets.items()
-                for k in keys
-            )
-        ]
-        layout = {
-            n: {"x": round(p[0], 1), "y": round(p[1], 1)}
-            for n, p in sorted(self.positions().items())
-        }
-        data = {
-            "schema": SCHEMA_VERSION,
-            "name": self.name,
-            "description": self.description,
-            "entry": self.entry,
-            "settings": self.settings,
-            "nodes": nodes,
-            "edges": edges,
-            "layout": layout,
-        }
-        notes = self.graph.graph.get("notes")
-        if (
-            notes
-        ):  # notes on the canvas: layout, like positions (files without any stay as they were)
-            data["notes"] = sorted((dict(n) for n in notes), key=lambda n: str(n["id"]))
-        return data
+        """Plain data with a stable order: logic first, layout apart, subflows inside."""
+        return flowfile.to_data(self)
 
     def to_json(self) -> str:
         """Deterministic JSON: the same flow always gives the same text."""
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return flowfile.dumps(self.to_dict())
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(self.to_json(), encoding="utf-8")
-        return path
+        """Write the flow to *path* (atomically); subflows read from files stay references."""
+        return flowfile.write(self, path)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "flow") -> Flow:
-        """Load plain data (as from :meth:`to_dict`).
-
-        Values out of bounds, unknown kinds and odd node ids are kept as written, for
-        :func:`~flowbuilder.validate.validate` to report with the rest; a structurally broken
-        document (wrong schema, edges to unknown nodes, an outcome connected twice...) raises
-        one FlowError saying where.
-        """
-        if not isinstance(data, Mapping):
-            raise _load_error(source, f"a flow must be a JSON object, got {type(data).__name__}")
-        schema = data.get("schema")
-        if schema != SCHEMA_VERSION:
-            raise _load_error(
-                source,
-                f"unsupported schema {schema!r} (this version reads {SCHEMA_VERSION})",
-                field="schema",
-            )
-        raw_settings = data.get("settings") or {}
-        if not isinstance(raw_settings, Mapping):
-            raise _load_error(source, "'settings' must be an object", field="settings")
-        settings = {**DEFAULT_SETTINGS, **raw_settings}
-        try:
-            flow = cls(
-                str(data.get("name") or "flow"),
-                voice=settings["voice"],
-                timezone=settings["timezone"],
-                description=str(data.get("description") or ""),
-            )
-        except FlowError as exc:
-            raise _load_error(source, exc.reason, field="name") from None
-        flow.graph.graph["settings"] = settings
-        raw_nodes = data.get("nodes")
-        if not isinstance(raw_nodes, Mapping):
-            raise _load_error(source, "'nodes' must be an object of node id -> node", field="nodes")
-        for node_id, node in raw_nodes.items():
-            if not isinstance(node, Mapping) or not isinstance(node.get("kind"), str):
-                raise _load_error(
-                    source, f"node {node_id!r} must be an object with a 'kind'", node_id=node_id
-                )
-            params = node.get("params") or {}
-            if not isinstance(params, Mapping):
-                raise _load_error(
-                    source, f"params of {node_id!r} must be an object", node_id=node_id
-                )
-            try:
-                kind = get_kind(node["kind"])
-            except UnknownNodeKindError:
-                params = dict(params)  # kept as written; validate() reports the kind
-            else:
-                try:
-                    params = kind.normalize(params, node_id=node_id)
-                except NodeConfigError:  # kept, defaults filled in; validate() reports it
-                    params = {**kind.defaults(), **params}
-            flow.graph.add_node(
-                node_id,
-                kind=node["kind"],
-                params=_plain_copy(params),
-                label=str(node.get("label") or ""),
-            )
-        raw_edges = data.get("edges") or []
-        if not isinstance(raw_edges, list):
-            raise _load_error(source, "'edges' must be a list", field="edges")
-        for i, edge in enumerate(raw_edges):
-            try:
-                u, k, v = edge["from"], edge["outcome"], edge["to"]
-            except (KeyError, TypeError):
-                raise _load_error(
-                    source, f"edges[{i}] needs from, outcome and to", field="edges"
-                ) from None
-            for end in (u, v):
-                if not isinstance(end, str) or end not in flow.graph:
-                    raise _load_error(
-                        source, f"edges[{i}] refers to unknown node {end!r}", field="edges"
-                    )
-            if not isinstance(k, str):
-                raise _load_error(source, f"edges[{i}] outcome must be text", field="edges")
-            if k in flow.edges_from(u):
-                raise _load_error(
-                    source,
-                    f"edges[{i}] connects outcome {k!r} of {u!r} a second time",
-                    field="edges",
-                )
-            flow.graph.add_edge(u, v, key=k)
-        raw_layout = data.get("layout") or {}
-        if not isinstance(raw_layout, Mapping):
-            raise _load_error(source, "'layout' must be an object", field="layout")
-        for node_id, p in raw_layout.items():
-            if node_id in flow.graph:
-                try:
-                    flow.graph.nodes[node_id]["pos"] = (float(p["x"]), float(p["y"]))
-                except (KeyError, TypeError, ValueError):
-                    raise _load_error(
-                        source,
-                        f"layout of {node_id!r} must be {{'x': number, 'y': number}}",
-                        field="layout",
-                    ) from None
-        flow.graph.graph["notes"] = _notes_from(data.get("notes"), source)
-        entry = data.get("entry")
-        if entry is not None and (not isinstance(entry, str) or entry not in flow.graph):
-            raise _load_error(source, f"entry {entry!r} is not a node", field="entry")
-        flow.graph.graph["entry"] = entry
-        return flow
+    def from_dict(
+        cls, data: Mapping[str, Any], *, source: str = "flow", base: Path | None = None
+    ) -> Flow:
+        """A flow from plain data (as from :meth:`to_dict`); see :func:`flowfile.from_data`."""
+        return flowfile.from_data(cls, data, source=source, base=base)
 
     @classmethod
     def from_json(cls, text: str | bytes, *, source: str = "flow") -> Flow:
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise FlowError(f"{source}: not valid JSON: {exc}") from None
-        except RecursionError:
-            raise FlowError(f"{source}: not valid JSON: nested too deeply") from None
-        return cls.from_dict(data, source=source)
+        return flowfile.loads(cls, text, source=source)
 
     @classmethod
     def load(cls, path: str | Path) -> Flow:
-        """Load a saved JSON flow."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise FlowError(f"{path}: cannot read: {exc.strerror}") from None
-        return cls.from_json(text, source=str(path))
-
-    @classmethod
-    def from_module(cls, path: str | Path) -> Flow:
-        """The flow of a module written by :meth:`export_python` (imports it: trusted files
-        only). Raises ExportError naming the file when it cannot."""
-        from flowbuilder.export import load_module
-
-        return load_module(path)
-
-    def export_python(self, path: str | Path) -> Path:
-        """Write this flow as a standalone Python module that serves it (``python PATH``)."""
-        from flowbuilder.export import export_python
-
-        return export_python(self, path)
+        """Load a saved JSON flow (and the subflows it references, relative to it)."""
+        return flowfile.read(cls, path)
 
     def copy(self) -> Flow:
-        return Flow.from_dict(self.to_dict())
+        return Flow.from_dict(self.to_dict(), base=self.source_dir)
 
     def restore(self, data: Mapping[str, Any]) -> Flow:
         """Replace this flow's content with *data* (as from ``to_dict``), in place: the object
         others hold stays the same (the editor's undo). Listeners see one ``replace`` change."""
-        other = Flow.from_dict(data)
+        other = Flow.from_dict(data, base=self.source_dir)
         self.graph.clear()
         self.graph.graph.update(other.graph.graph)
         self.graph.add_nodes_from(other.graph.nodes(data=True))
         self.graph.add_edges_from(other.graph.edges(keys=True))
+        self._subflows, self._subflow_refs = other._subflows, other._subflow_refs
         self._emit(FlowChange("replace"))
         return self
 
@@ -557,17 +436,15 @@ class Flow:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
+        subflows = f", subflows={sorted(self._subflows)}" if self._subflows else ""
         return (
             f"<Flow {self.name!r}: {len(self)} nodes, "
-            f"{self.graph.number_of_edges()} edges, entry={self.entry!r}>"
+            f"{self.graph.number_of_edges()} edges, entry={self.entry!r}{subflows}>"
         )
 
-    # -- comparison -------------------------------------------------------------------------
-
     def diff(self, other: Flow) -> FlowDiff:
-        """What changed from this flow to *other*, in terms of nodes, params, edges, settings.
-
-        Layout is not logic: moving nodes around changes nothing here.
+        """What changed from this flow to *other*, in terms of nodes, params, edges, settings
+        and subflows. Layout is not logic: moving nodes around changes nothing here.
 
         >>> old = Flow("f").add("hi", "play", prompt="Hi").add("bye", "hangup")
         >>> new = old.copy().set_params("hi", prompt="Hello").connect("hi", "bye").move("hi", 5, 5)
@@ -577,109 +454,7 @@ class Flow:
         >>> bool(old.diff(old.copy().move("bye", 1, 1)))
         False
         """
-        return FlowDiff.between(self, other)
+        return FlowDiff.between(self.to_dict(), other.to_dict())
 
 
-@dataclass
-class FlowDiff:
-    """A semantic diff between two flows; layout is ignored. ``str()`` reads like a changelog."""
-
-    nodes_added: list[str] = field(default_factory=list)
-    nodes_removed: list[str] = field(default_factory=list)
-    nodes_changed: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
-    edges_added: list[tuple[str, str, str]] = field(default_factory=list)
-    edges_removed: list[tuple[str, str, str]] = field(default_factory=list)
-    edges_changed: list[tuple[str, str, str, str]] = field(default_factory=list)
-    settings_changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-
-    @classmethod
-    def between(cls, a: Flow, b: Flow) -> FlowDiff:
-        da, db = a.to_dict(), b.to_dict()
-        diff = cls()
-        na, nb = da["nodes"], db["nodes"]
-        diff.nodes_added = sorted(set(nb) - set(na))
-        diff.nodes_removed = sorted(set(na) - set(nb))
-        for node_id in sorted(set(na) & set(nb)):
-            changes: dict[str, tuple[Any, Any]] = {}
-            old, new = na[node_id], nb[node_id]
-            if old["kind"] != new["kind"]:
-                changes["kind"] = (old["kind"], new["kind"])
-            if old.get("label", "") != new.get("label", ""):  # an empty label is left out
-                changes["label"] = (old.get("label", ""), new.get("label", ""))
-            for key in sorted(set(old["params"]) | set(new["params"])):
-                if old["params"].get(key) != new["params"].get(key):
-                    changes[f"params.{key}"] = (old["params"].get(key), new["params"].get(key))
-            if changes:
-                diff.nodes_changed[node_id] = changes
-        ea = {(e["from"], e["outcome"]): e["to"] for e in da["edges"]}
-        eb = {(e["from"], e["outcome"]): e["to"] for e in db["edges"]}
-        for edge in sorted(set(eb) - set(ea)):
-            diff.edges_added.append((edge[0], edge[1], eb[edge]))
-        for edge in sorted(set(ea) - set(eb)):
-            diff.edges_removed.append((edge[0], edge[1], ea[edge]))
-        for edge in sorted(set(ea) & set(eb)):
-            if ea[edge] != eb[edge]:
-                diff.edges_changed.append((edge[0], edge[1], ea[edge], eb[edge]))
-        for key in ("name", "description", "entry"):
-            if da[key] != db[key]:
-                diff.settings_changed[key] = (da[key], db[key])
-        for key in sorted(set(da["settings"]) | set(db["settings"])):
-            if da["settings"].get(key) != db["settings"].get(key):
-                diff.settings_changed[key] = (da["settings"].get(key), db["settings"].get(key))
-        return diff
-
-    def __bool__(self) -> bool:
-        return any(getattr(self, f) for f in self.__dataclass_fields__)
-
-    def __str__(self) -> str:
-        lines = [f"+ node {n}" for n in self.nodes_added]
-        lines += [f"- node {n}" for n in self.nodes_removed]
-        for node_id, changes in self.nodes_changed.items():
-            lines += [f"~ {node_id}.{k}: {old!r} -> {new!r}" for k, (old, new) in changes.items()]
-        lines += [f"+ edge {u} --{k}--> {v}" for u, k, v in self.edges_added]
-        lines += [f"- edge {u} --{k}--> {v}" for u, k, v in self.edges_removed]
-        lines += [f"~ edge {u} --{k}--> {old} => {new}" for u, k, old, new in self.edges_changed]
-        lines += [f"~ {k}: {old!r} -> {new!r}" for k, (old, new) in self.settings_changed.items()]
-        return "\n".join(lines) if lines else "no changes"
-
-
-def _load_error(
-    source: str, message: str, *, node_id: str | None = None, field: str | None = None
-) -> FlowError:
-    """A load problem, one line led by the file (or *source*) rather than the node and field,
-    which are still set on the exception."""
-    error = FlowError(f"{source}: {message}")
-    error.node_id, error.field, error.reason = node_id, field, message
-    return error
-
-
-def _notes_from(raw: Any, source: str) -> list[dict[str, Any]]:
-    """The canvas notes of a saved flow: ``[{"id", "text", "x", "y"}]``."""
-    notes: list[dict[str, Any]] = []
-    for i, note in enumerate(raw or []):
-        try:
-            notes.append(
-                {
-                    "id": str(note["id"]),
-                    "text": str(note.get("text") or ""),
-                    "x": float(note["x"]),
-                    "y": float(note["y"]),
-                }
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise _load_error(
-                source, f"notes[{i}] must be {{'id', 'text', 'x', 'y'}}", field="notes"
-            ) from None
-    return notes
-
-
-def _plain_copy(value: Any) -> Any:
-    """A copy of JSON-like data (dicts and lists copied, leaves shared)."""
-    if isinstance(value, dict):
-        return {k: _plain_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain_copy(v) for v in value]
-    return value
-
-
-__all__ = ["SCHEMA_VERSION", "Flow", "FlowChange", "FlowDiff"]
+__all__ = ["DEFAULT_SETTINGS", "SCHEMA_VERSION", "Flow", "FlowChange", "FlowDiff"]

@@ -11,8 +11,8 @@ whether to wait for real. ``simulate()`` drives it in-process; the sandbox drive
 >>> first = call.start()
 >>> first.callback.call_status, first.callback.command_id
 ('UP', 0)
->>> nxt = call.on_answer(wire.Answer(wire.read("TTS|V|Press 1", max_digits=1, attempts=1,
-...                                            timeout_ms=3000), 1, {}))
+>>> read = COMMANDS["read"].build(media_id="TTS|V|Press 1", max_digits=1, timeout_ms=3000)
+>>> nxt = call.on_answer(wire.Answer(read, 1, {}))
 >>> nxt.callback.command_result, call.transcript.heard
 ('1', ['Press 1'])
 """
@@ -20,12 +20,23 @@ whether to wait for real. ``simulate()`` drives it in-process; the sandbox drive
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal
 
 from flowbuilder.callr import wire
+from flowbuilder.callr.commands import (
+    COMMANDS,
+    DIAL_ANSWERED,
+    DIAL_STATUSES,
+    DONE,
+    DTMF,
+    READ_TIMEOUT,
+    TALK_HUMAN,
+    describe_media,
+    wav_info,
+)
+from flowbuilder.callr.constants import DEFAULT_TARGET_TIMEOUT_S
 
 AnswerMode = Literal["answer", "busy", "no_answer", "congestion", "rejected"]
 NEVER_ANSWERED: Final[dict[str, str]] = {
@@ -35,6 +46,9 @@ NEVER_ANSWERED: Final[dict[str, str]] = {
     "rejected": wire.REJECTED,
 }
 SPEECH_CHARS_PER_S: Final = 15.0
+#: What running a command gave: (seconds it took, command_result, whether the call ends after it).
+Took = tuple[float, str, bool]
+NO_ANSWER: Final = "NOANSWER"  # the dial status of a target that rang out
 MAX_COMMANDS: Final = 500
 
 
@@ -59,7 +73,7 @@ class Script:
     hangup_after_s: float | None = None
     dial: list[str] = field(default_factory=list)
     talk_s: float = 30.0
-    talk_detect: str = "HUMAN"
+    talk_detect: str = TALK_HUMAN
     record_s: float = 5.0
 
     def __post_init__(self) -> None:
@@ -68,13 +82,11 @@ class Script:
                 f"answer must be answer, {', '.join(NEVER_ANSWERED)}; got {self.answer!r}"
             )
         for i, p in enumerate(self.presses):
-            if p is not None and not re.fullmatch(r"[0-9*#]*", p):
+            if p and not DTMF.match(p):
                 raise ValueError(f"presses[{i}] must be digits 0-9 * #, got {p!r}")
         for i, d in enumerate(self.dial):
-            if d not in wire.DIAL_STATUSES:
-                raise ValueError(
-                    f"dial[{i}] must be one of {', '.join(wire.DIAL_STATUSES)}; got {d!r}"
-                )
+            if d not in DIAL_STATUSES:
+                raise ValueError(f"dial[{i}] must be one of {', '.join(DIAL_STATUSES)}; got {d!r}")
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any] | None) -> Script:
@@ -108,7 +120,7 @@ class CallSetup:
         self,
         *,
         command: str = "",
-        command_id: int = 0,
+        command_id: wire.CommandId = 0,
         command_result: str = "",
         command_error: str = "",
         call_status: str = wire.UP,
@@ -258,24 +270,6 @@ class NextPost:
         return self.callback.call_status in wire.ENDED_STATUSES
 
 
-# Bounds CALLR enforces on command params; a bad value is a command_error, like CALLR's.
-_BOUNDS: Final[dict[str, dict[str, tuple[int, int]]]] = {
-    "read": {"max_digits": (1, 20), "attempts": (1, 10), "timeout_ms": (100, 30000)},
-    "record": {"max_duration": (0, 300), "silence": (0, 20)},
-    "send_dtmf": {"duration_ms": (1, 5000), "timeout_ms": (0, 10000)},
-    "wait": {"seconds": (1, 30)},
-    "wait_for_silence": {"silence_ms": (1, 5000), "iterations": (1, 3), "timeout": (0, 300)},
-    "conference": {"pin_max_tries": (1, 10), "pin_wait": (0, 30)},
-}
-_MEDIA_PARAMS: Final = {
-    "play": "media_id",
-    "read": "media_id",
-    "play_talk_detect": "media_id",
-    "start_call_recording": "announce",
-    "stop_call_recording": "announce",
-}
-
-
 class SimulatedCall:
     """CALLR's side of one call. ``start()`` gives the first POST, ``on_answer()`` each next one."""
 
@@ -300,7 +294,7 @@ class SimulatedCall:
         self,
         *,
         command: str = "",
-        command_id: int = 0,
+        command_id: wire.CommandId = 0,
         result: str = "",
         error: str = "",
         status: str = wire.UP,
@@ -389,19 +383,25 @@ class SimulatedCall:
         if self._commands > MAX_COMMANDS:
             self.fail(f"more than {MAX_COMMANDS} commands")
             return None
-        name, params = answer.command.name, answer.command.params
+        name = answer.command.name
         echo = dict(answer.variables)
         base: dict[str, Any] = {"command": name, "command_id": answer.command_id, "variables": echo}
+        spec = COMMANDS.get(name)
+        if spec is None:
+            self.transcript.add(self.clock, "error", f"{name}: not a CALLR command")
+            return self._post(**base, error="INVALID_COMMAND [command]", delay_s=0.1)
+        problem = spec.problem(answer.command.params)
+        if problem is not None:
+            error, why = problem
+            self.transcript.add(self.clock, "error", f"{name}: {error}: {why}")
+            return self._post(**base, error=error, delay_s=0.1)
         if name == "hangup":
             self.transcript.add(self.clock, "hangup", "the flow hung up")
             self._finish("completed", "")
             return self._post(**base, status=wire.HANGUP)
-        problem = _param_problem(name, params)
-        if problem:
-            self.transcript.add(self.clock, "error", f"{name}: {problem}")
-            return self._post(**base, error=problem, delay_s=0.1)
         before = len(self.transcript.events)
-        duration, result, ends = self._run(name, params)
+        behaviour = self._BEHAVIOUR[name]
+        duration, result, ends = behaviour(self, spec.with_defaults(answer.command.params))
         if self._caller_hangs_up(duration):
             # the caller leaves halfway through: nothing after that moment happened
             at = min(duration / 2, 1.0)
@@ -431,153 +431,138 @@ class SimulatedCall:
     # -- commands ---------------------------------------------------------------------------
 
     def _hear(self, media_value: Any, at: float) -> float:
-        text = wire.describe_media(media_value)
+        text = describe_media(media_value)
         if not text:
             return 0.0
         self.transcript.add(at, "heard", text)
         return max(0.5, len(text) / SPEECH_CHARS_PER_S)
 
-    def _run(self, name: str, p: Mapping[str, Any]) -> tuple[float, str, bool]:
-        """(seconds it took, command_result, whether the call ends after it)."""
-        t = self.clock
-        if name == "play":
-            return self._hear(p.get("media_id"), t), wire.PLAY_DONE, False
-        if name == "read":
-            spoken = self._hear(p.get("media_id"), t)
-            digits = self._presses.pop(0) if self._presses else None
-            if digits:
-                digits = digits[: int(p.get("max_digits", 20))]
-                self.transcript.add(t + spoken + 1, "pressed", digits)
-                return spoken + 1 + 0.3 * len(digits), digits, False
-            waited = int(p.get("attempts", 1)) * int(p.get("timeout_ms", 5000)) / 1000
-            self.transcript.add(t + spoken + waited, "silence", "no key pressed")
-            return spoken + waited, wire.READ_TIMEOUT, False
-        if name == "record":
-            self._recordings += 1
-            limit = int(p.get("max_duration", 0)) or 300
-            length = min(self.script.record_s, limit)
-            file = f"rec_{self.setup.callid}_{self._recordings}.wav"
-            self.transcript.add(t + length, "recorded", f"{length:g}s message", file=file)
-            return length, file, False
-        if name == "play_record":
-            self.transcript.add(t, "heard", f"[recording {p.get('media_file', '')}]")
-            return 3.0, wire.PLAY_DONE, False
-        if name == "play_talk_detect":
-            return self._hear(p.get("media_id"), t) + 1, self.script.talk_detect, False
-        if name == "dialout":
-            return self._dialout(p)
-        if name == "wait":
-            seconds = float(p.get("seconds", p.get("wait", 1)))
-            self.transcript.add(t, "status", f"waiting {seconds:g}s")
-            return seconds, "0", False
-        if name in ("start_call_recording", "stop_call_recording"):
-            self.transcript.add(t, "status", name.replace("_", " "))
-            return self._hear(p.get("announce"), t), "0", False
-        if name == "send_dtmf":
-            self.transcript.add(t, "status", f"sent DTMF {p.get('digits', '')}")
-            return 0.2 * len(str(p.get("digits", ""))), "0", False
-        if name == "wait_for_silence":
-            quiet = float(p.get("silence_ms", 1000)) / 1000 * int(p.get("iterations", 1))
-            self.transcript.add(t + quiet, "status", "silence detected")
-            return quiet, "0", False
-        if name == "conference":
-            return self._conference(p)
-        if name == "simple_conference":
-            self.transcript.add(t, "status", f"in conference {p.get('id', '')}")
-            return self.script.talk_s, "0", False
-        if name == "hangup_callid":
-            self.transcript.add(t, "status", f"hung up call {p.get('callid')}")
-            return 0.1, "0", False
-        return 0.0, "", False
+    # what each command does: (seconds it took, command_result, whether the call ends after it),
+    # given its params with the SDK's defaults filled in (a test holds every command to one)
 
-    def _conference(self, p: Mapping[str, Any]) -> tuple[float, str, bool]:
+    def _play(self, p: Mapping[str, Any]) -> Took:
+        return self._hear(p["media_id"], self.clock), DONE, False
+
+    def _read(self, p: Mapping[str, Any]) -> Took:
+        t = self.clock
+        spoken = self._hear(p["media_id"], t)
+        digits = self._presses.pop(0) if self._presses else None
+        if digits:
+            digits = digits[: p["max_digits"]]
+            self.transcript.add(t + spoken + 1, "pressed", digits)
+            return spoken + 1 + 0.3 * len(digits), digits, False
+        waited = p["attempts"] * p["timeout_ms"] / 1000
+        self.transcript.add(t + spoken + waited, "silence", "no key pressed")
+        return spoken + waited, READ_TIMEOUT, False
+
+    def _record(self, p: Mapping[str, Any]) -> Took:
+        self._recordings += 1
+        length = min(self.script.record_s, p["max_duration"] or 300)
+        file = f"rec_{self.setup.callid}_{self._recordings}.wav"
+        self.transcript.add(self.clock + length, "recorded", f"{length:g}s message", file=file)
+        return length, file, False
+
+    def _play_record(self, p: Mapping[str, Any]) -> Took:
+        self.transcript.add(self.clock, "heard", f"[recording {p['media_file']}]")
+        return 3.0, DONE, False
+
+    def _play_wav_data(self, p: Mapping[str, Any]) -> Took:
+        seconds, size = wav_info(p["audio_data"])  # checked before: valid
+        self.transcript.add(self.clock, "heard", f"[WAV audio, {seconds:g}s, {size} bytes]")
+        return max(seconds, 0.1), DONE, False
+
+    def _play_talk_detect(self, p: Mapping[str, Any]) -> Took:
+        return self._hear(p["media_id"], self.clock) + 1, self.script.talk_detect, False
+
+    def _wait(self, p: Mapping[str, Any]) -> Took:
+        self.transcript.add(self.clock, "status", f"waiting {p['seconds']:g}s")
+        return float(p["seconds"]), DONE, False
+
+    def _call_recording(self, p: Mapping[str, Any], what: str) -> Took:
+        self.transcript.add(self.clock, "status", what)
+        return self._hear(p["announce"], self.clock), DONE, False
+
+    def _start_call_recording(self, p: Mapping[str, Any]) -> Took:
+        return self._call_recording(p, "start call recording")
+
+    def _stop_call_recording(self, p: Mapping[str, Any]) -> Took:
+        return self._call_recording(p, "stop call recording")
+
+    def _send_dtmf(self, p: Mapping[str, Any]) -> Took:
+        self.transcript.add(self.clock, "status", f"sent DTMF {p['digits']}")
+        return 0.2 * len(p["digits"]), DONE, False
+
+    def _wait_for_silence(self, p: Mapping[str, Any]) -> Took:
+        quiet = p["silence_ms"] / 1000 * p["iterations"]
+        self.transcript.add(self.clock + quiet, "status", "silence detected")
+        return quiet, DONE, False
+
+    def _simple_conference(self, p: Mapping[str, Any]) -> Took:
+        self.transcript.add(self.clock, "status", f"in conference {p['id']}")
+        return self.script.talk_s, DONE, False
+
+    def _hangup_callid(self, p: Mapping[str, Any]) -> Took:
+        self.transcript.add(self.clock, "status", f"hung up call {p['callid']}")
+        return 0.1, DONE, False
+
+    def _conference(self, p: Mapping[str, Any]) -> Took:
         """Welcome, then the PIN (each try uses the next ``presses`` entry), then the room."""
         t = self.clock
-        elapsed = self._hear(p.get("welcome"), t)
-        pin = str(p.get("pin_code") or "")
-        tries = int(p.get("pin_max_tries", 3)) if pin else 0
+        elapsed = self._hear(p["welcome"], t)
+        pin = str(p["pin_code"])
+        tries = p["pin_max_tries"] if pin else 0
         for _ in range(tries):
-            elapsed += self._hear(p.get("pin_prompt"), t + elapsed)
+            elapsed += self._hear(p["pin_prompt"], t + elapsed)
             typed = self._presses.pop(0) if self._presses else None
             if typed:
                 elapsed += 1 + 0.3 * len(typed)
                 self.transcript.add(t + elapsed, "pressed", typed)
             else:
-                elapsed += int(p.get("pin_wait", 5))
+                elapsed += p["pin_wait"]
                 self.transcript.add(t + elapsed, "silence", "no PIN typed")
             if typed and typed.removesuffix("#") == pin:
-                elapsed += self._hear(p.get("pin_valid"), t + elapsed)
+                elapsed += self._hear(p["pin_valid"], t + elapsed)
                 break
-            elapsed += self._hear(p.get("pin_error"), t + elapsed)
+            elapsed += self._hear(p["pin_error"], t + elapsed)
         else:
             if tries:  # CALLR's behaviour here is not documented: the command ends, not joined
                 self.transcript.add(t + elapsed, "status", f"wrong PIN {tries} times: not admitted")
-                return elapsed, "0", False
-        self.transcript.add(t + elapsed, "status", f"in conference {p.get('id', '')}")
-        return elapsed + self.script.talk_s, "0", False
+                return elapsed, DONE, False
+        self.transcript.add(t + elapsed, "status", f"in conference {p['id']}")
+        return elapsed + self.script.talk_s, DONE, False
 
-    def _dialout(self, p: Mapping[str, Any]) -> tuple[float, str, bool]:
+    def _dialout(self, p: Mapping[str, Any]) -> Took:
         elapsed = 0.0  # the whisper is played to the callee, not heard by the caller
-        status: str = wire.NOANSWER
-        for target in p.get("targets") or []:
-            status = self._dial.pop(0) if self._dial else "ANSWER"
-            ring = float(target.get("timeout", 30)) if status == wire.NOANSWER else 3.0
+        status = NO_ANSWER
+        for target in p["targets"]:
+            status = self._dial.pop(0) if self._dial else DIAL_ANSWERED
+            ring = target.get("timeout", DEFAULT_TARGET_TIMEOUT_S) if status == NO_ANSWER else 3.0
             elapsed += ring
+            number = target["number"]
             self.transcript.add(
-                self.clock + elapsed,
-                "dial",
-                f"{target.get('number')}: {status}",
-                number=target.get("number"),
-                status=status,
+                self.clock + elapsed, "dial", f"{number}: {status}", number=number, status=status
             )
-            if status == "ANSWER":
+            if status == DIAL_ANSWERED:
                 return elapsed + self.script.talk_s, status, True
         return elapsed, status, False
 
-
-def _param_problem(name: str, params: Mapping[str, Any]) -> str:
-    """CALLR-style error for a command it would refuse, or ``""``."""
-    known = (
-        set(_BOUNDS)
-        | set(_MEDIA_PARAMS)
-        | {"play_record", "dialout", "conference", "simple_conference", "hangup_callid"}
-    )
-    if name not in known:
-        return "INVALID_COMMAND [command]"
-    for key, (low, high) in _BOUNDS.get(name, {}).items():
-        value = params.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            return f"PROPERTY_VALUE_ERROR [params.{key}]"
-    if name in ("conference", "simple_conference") and params.get("id") in (None, ""):
-        return "INVALID_PARAM_FORMAT [params.id]"
-    if name == "conference" and not re.fullmatch(r"[0-9]*", str(params.get("pin_code", ""))):
-        return "PROPERTY_VALUE_ERROR [params.pin_code]"
-    if name == "send_dtmf" and not re.fullmatch(r"[0-9*#]+", str(params.get("digits", ""))):
-        return "PROPERTY_VALUE_ERROR [params.digits]"
-    if name == "play_record" and not (
-        isinstance(params.get("media_file"), str) and params["media_file"]
-    ):
-        return "INVALID_PARAM_FORMAT [params.media_file]"
-    media_key = _MEDIA_PARAMS.get(name)
-    if media_key and media_key in params and not isinstance(params[media_key], int | str):
-        return f"INVALID_PARAM_FORMAT [params.{media_key}]"
-    if name == "dialout":
-        targets = params.get("targets")
-        if not isinstance(targets, list) or not targets:
-            return "INVALID_PARAM_FORMAT [params.targets]"
-        for t in targets:
-            if (
-                not isinstance(t, dict)
-                or not isinstance(t.get("number"), str)
-                or not re.fullmatch(r"\+[1-9][0-9]{6,14}", t["number"])
-            ):
-                return "INVALID_PARAM_FORMAT [params.targets.number]"
-            timeout = t.get("timeout", 30)
-            if not isinstance(timeout, int) or not 5 <= timeout <= 300:
-                return "PROPERTY_VALUE_ERROR [params.targets.timeout]"
-    return ""
+    _BEHAVIOUR: Final[dict[str, Callable[[SimulatedCall, Mapping[str, Any]], Took]]] = {
+        "play": _play,
+        "read": _read,
+        "record": _record,
+        "play_record": _play_record,
+        "play_wav_data": _play_wav_data,
+        "play_talk_detect": _play_talk_detect,
+        "dialout": _dialout,
+        "conference": _conference,
+        "simple_conference": _simple_conference,
+        "send_dtmf": _send_dtmf,
+        "wait": _wait,
+        "wait_for_silence": _wait_for_silence,
+        "start_call_recording": _start_call_recording,
+        "stop_call_recording": _stop_call_recording,
+        "hangup_callid": _hangup_callid,
+    }
 
 
 def script_of(value: Script | Mapping[str, Any] | Sequence[str | None] | None) -> Script:

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 import networkx as nx
 
 from flowbuilder.facts import FACTS
-from flowbuilder.flow import NODE_ID, Flow
+from flowbuilder.flow import Flow
+from flowbuilder.names import NODE_ID
 from flowbuilder.nodes._base import REGISTRY, NodeKind
 from flowbuilder.template import names_in_data
 
@@ -58,9 +59,13 @@ def validate(flow: Flow, *, subflows: Mapping[str, Flow] | None = None) -> list[
     """Check *flow*; errors first, then warnings, each group in node order.
 
     Every rule is linear in the size of the flow (nodes + edges), so a flow of 10,000 nodes
-    checks in well under a second.
+    checks in well under a second. The flows its ``subflow`` nodes run are the ones it carries
+    (``flow.use(...)``, saved with it) and *subflows*; each is checked too, its issues named
+    ``subflow/node``, and a subflow that runs itself again is an error.
     """
-    issues = list(_all_checks(_Graph.of(flow), subflows))
+    library = subflow_library(flow, subflows)
+    issues = list(_all_checks(_Graph.of(flow), library))
+    issues += _check_subflows(flow, library)
     order = {"error": 0, "warning": 1}
     return sorted(issues, key=lambda i: (order[i.severity], i.node_id or "", i.field or ""))
 
@@ -86,9 +91,11 @@ class _Graph:
     nodes: dict[str, _Node]  # sorted by id
     entry: str | None
     on_error: Any
+    #: a subflow: an unconnected outcome returns to the node that ran it (not a hang-up)
+    returns: bool = False
 
     @classmethod
-    def of(cls, flow: Flow) -> _Graph:
+    def of(cls, flow: Flow, *, returns: bool = False) -> _Graph:
         data, succ = flow.graph.nodes, flow.graph.succ
         nodes = {}
         for node_id in sorted(data):
@@ -101,7 +108,7 @@ class _Graph:
                 edges={k: v for v, keys in succ[node_id].items() for k in keys},
             )
         on_error = flow.graph.graph["settings"].get("on_error")
-        return cls(flow, nodes, flow.entry, on_error)
+        return cls(flow, nodes, flow.entry, on_error, returns)
 
     def known(self) -> Iterator[tuple[_Node, NodeKind]]:
         """Nodes of registered kinds (the others are reported once, as unknown kinds)."""
@@ -188,7 +195,7 @@ def _check_edges(graph: _Graph) -> Iterator[Issue]:
                 f"{kind.name} has no outcome {outcome!r}; remove this edge",
             )
         missing = [o for o in outcomes if o not in edges]
-        if not missing:
+        if not missing or graph.returns:  # in a subflow, a loose end returns to the caller
             continue
         if not edges and not kind.ends_call:
             for outcome in missing:
@@ -301,3 +308,69 @@ def _check_variables(graph: _Graph) -> Iterator[Issue]:
                 f"reads variable {name!r} but no node sets it; "
                 "set it in an earlier node or fix the name",
             )
+
+
+# -- subflows ------------------------------------------------------------------------------------
+
+
+def subflow_library(flow: Flow, extra: Mapping[str, Flow] | None = None) -> dict[str, Flow]:
+    """Every flow *flow*'s subflow nodes may run, by name: those it carries, those they carry,
+    then *extra* (which wins)."""
+    library: dict[str, Flow] = {}
+    todo, seen = [flow], set()
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for name, sub in current.subflows.items():
+            library.setdefault(name, sub)
+            todo.append(sub)
+    library.update(extra or {})
+    return library
+
+
+def _calls(flow: Flow) -> Iterator[tuple[str, str]]:
+    """(node id, subflow name) for each subflow a node of *flow* runs."""
+    for node_id, attrs in flow.graph.nodes(data=True):
+        kind = REGISTRY.get(attrs["kind"])
+        if kind is not None:
+            for name in kind.subflows_called(attrs["params"]):
+                yield node_id, name
+
+
+def _check_subflows(flow: Flow, library: Mapping[str, Flow]) -> Iterator[Issue]:
+    """The issues of every subflow *flow* runs (named ``subflow/node``), and recursion."""
+    checked: set[str] = set()
+
+    def visit(current: Flow, prefix: str, stack: tuple[str, ...]) -> Iterator[Issue]:
+        for node_id, name in sorted(_calls(current)):
+            sub = library.get(name)
+            if sub is None:  # the subflow kind reports it
+                continue
+            where = f"{prefix}{node_id}"
+            if name in stack:
+                loop = " -> ".join((*stack, name))
+                yield Issue(
+                    "error",
+                    where,
+                    "flow",
+                    f"subflow {name!r} calls itself ({loop}): a call would never come back; "
+                    "break the loop",
+                )
+                continue
+            if name in checked:
+                continue
+            checked.add(name)
+            for issue in validate_one(sub, library, returns=True):
+                node = f"{name}/{issue.node_id}" if issue.node_id else name
+                yield Issue(issue.severity, node, issue.field, issue.message)
+            yield from visit(sub, f"{name}/", (*stack, name))
+
+    return visit(flow, "", (flow.name,))
+
+
+def validate_one(flow: Flow, library: Mapping[str, Flow], *, returns: bool = False) -> list[Issue]:
+    """*flow*'s own issues, its subflow nodes resolved in *library* (no recursion into them).
+    *returns*: *flow* runs as a subflow, so an outcome left unconnected returns to its caller."""
+    return list(_all_checks(_Graph.of(flow, returns=returns), library))

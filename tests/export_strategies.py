@@ -10,7 +10,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from flowbuilder.flow import FLOW_NAME, Flow
+from flowbuilder.flow import Flow
+from flowbuilder.names import FLOW_NAME
 from flowbuilder.nodes import kinds
 
 NASTY = [

@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from flowbuilder.callr import wire
 from flowbuilder.compiler import Program, compile
 from flowbuilder.errors import FlowError, FlowValidationError
 from flowbuilder.flow import Flow
@@ -85,27 +84,6 @@ def test_compile_time_work_is_kept_in_the_program() -> None:
     assert pattern.pattern == "^1$"
 
 
-def test_a_command_that_reads_no_variable_is_built_once_in_the_flows_voice() -> None:
-    flow = (
-        Flow("voices")
-        .add("hello", "play", prompt="Hello")
-        .add("named", "play", prompt="Hello {name}")
-        .add("end", "hangup")
-        .connect("hello", "named")
-        .connect("named", "end")
-        .configure(voice="TTS_FR-FR_AUDREY")
-    )
-    nodes = compile(flow).nodes
-    fixed = nodes["hello"].entry
-    assert fixed is not None
-    assert fixed.parts is not None
-    assert fixed.command == wire.play("TTS|TTS_FR-FR_AUDREY|Hello")
-    assert nodes["end"].entry is not None
-    assert nodes["named"].entry is None  # filled in on each call
-    # a menu keeps counters in its scratch state: its node code runs on every call
-    assert compile(ivr()).nodes["menu"].entry is None
-
-
 def test_to_json_is_plain_data() -> None:
     data = compile(ivr()).to_json()
     assert json.loads(json.dumps(data)) == data
@@ -141,5 +119,5 @@ def test_a_subflow_calling_itself_is_refused_naming_the_node() -> None:
     main = Flow("main").add("go", "subflow", flow="loop")
     with pytest.raises(FlowError) as info:
         compile(main, subflows={"loop": loop})
-    assert (info.value.node_id, info.value.field) == ("again", "flow")
+    assert (info.value.node_id, info.value.field) == ("loop/again", "flow")
     assert "subflow 'loop' calls itself (main -> loop -> loop)" in str(info.value)

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 
 from flowbuilder.errors import ExportError
 from flowbuilder.examples import support_line
+from flowbuilder.export import export_python, load_module
 from flowbuilder.export.python import PUBLIC_NAMES, flow_data, literal_lines, to_python
 from flowbuilder.flow import Flow
 
@@ -101,8 +102,8 @@ def test_module_reads_like_documentation() -> None:
 
 def test_round_trip_keeps_everything_including_layout(tmp_path: Path) -> None:
     flow = support_line()
-    path = flow.export_python(tmp_path / "support_line.py")
-    back = Flow.from_module(path)
+    path = export_python(flow, tmp_path / "support_line.py")
+    back = load_module(path)
     assert back == flow
     assert back.positions() == flow.positions()
     assert back.settings == flow.settings
@@ -152,15 +153,15 @@ def test_python_nodes_are_import_paths_never_pickles() -> None:
 
 def test_from_module_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="no such file"):
-        Flow.from_module(tmp_path / "missing.py")
+        load_module(tmp_path / "missing.py")
     broken = tmp_path / "broken.py"
     broken.write_text("def make_flow(:\n", encoding="utf-8")
     with pytest.raises(ExportError, match=r"broken\.py:1: cannot import"):
-        Flow.from_module(broken)
+        load_module(broken)
     other = tmp_path / "other.py"
     other.write_text("X = 1\n", encoding="utf-8")
     with pytest.raises(ExportError, match=r"defines no make_flow\(\), FLOW or flow"):
-        Flow.from_module(other)
+        load_module(other)
     by_hand = tmp_path / "by_hand.py"
     by_hand.write_text(
         "from flowbuilder.flow import Flow\n\n"
@@ -168,14 +169,14 @@ def test_from_module_errors_name_the_file(tmp_path: Path) -> None:
         "flow.connect('hi', 'bye')\n",
         encoding="utf-8",
     )
-    assert Flow.from_module(by_hand).name == "hand"
+    assert load_module(by_hand).name == "hand"
     as_data = tmp_path / "as_data.py"
     as_data.write_text(f"FLOW = {support_line().to_dict()!r}\n", encoding="utf-8")
-    assert Flow.from_module(as_data) == support_line()
+    assert load_module(as_data) == support_line()
     wrong = tmp_path / "wrong.py"
     wrong.write_text("def make_flow():\n    return 42\n", encoding="utf-8")
     with pytest.raises(ExportError, match="returned int, not a Flow"):
-        Flow.from_module(wrong)
+        load_module(wrong)
     bad_data = tmp_path / "bad_data.py"
     bad_data.write_text(
         "from flowbuilder.flow import Flow\n\ndef make_flow():\n"
@@ -183,7 +184,7 @@ def test_from_module_errors_name_the_file(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     with pytest.raises(ExportError, match=r"bad_data\.py: .*unsupported schema 99"):
-        Flow.from_module(bad_data)
+        load_module(bad_data)
 
 
 def test_values_that_are_not_json_data_are_refused() -> None:
@@ -254,15 +255,15 @@ def test_docstring_cannot_be_closed_by_a_label(text: str, tmp_path: Path) -> Non
 
 def test_module_needs_no_notebook_packages(tmp_path: Path) -> None:
     """With ipywidgets, anywidget and IPython unimportable, the module loads, compiles, runs."""
-    path = support_line().export_python(tmp_path / "support_line.py")
+    path = export_python(support_line(), tmp_path / "support_line.py")
     script = textwrap.dedent(
         f"""
         import sys
         for name in ("ipywidgets", "anywidget", "IPython", "traitlets"):
             sys.modules[name] = None  # any import of it raises ImportError
-        from flowbuilder.flow import Flow
+        from flowbuilder.export import load_module
         from flowbuilder.simulate import simulate
-        flow = Flow.from_module({str(path)!r})
+        flow = load_module({str(path)!r})
         print(simulate(flow, press=["2"]).path)
         leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("ipywidgets", "anywidget")
                         and sys.modules[m] is not None)

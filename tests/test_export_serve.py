@@ -4,6 +4,7 @@ CALLR's callbacks over real HTTP exactly as the flow does in-process, without no
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -71,11 +72,14 @@ def served(*command: str, env: dict[str, str] | None = None) -> Iterator[tuple[s
         assert "flowbuilder: stopped" in lines
 
 
+CALLIDS = itertools.count(421889)
+
+
 def call_over_http(url: str, script: Script, **auth: str) -> SimulatedCall:
     """CALLR's side of one inbound call, every POST rendered by the wire module, over HTTP."""
     setup = CallSetup(
         app="4346423A",
-        callid=421889,
+        callid=next(CALLIDS),  # each call its own, as CALLR's: a server refuses a replayed one
         number="+33912345678",
         cli_number="+33612345678",
         date_started="2026-01-01 10:00:00",

@@ -22,6 +22,7 @@ def test_every_tutorial_is_here() -> None:
         "03_outbound_calls",
         "04_export_and_deploy",
         "05_real_account",
+        "06_your_own_server",
     ]
 
 
@@ -52,6 +53,12 @@ EXPECTED_OUTPUT = {
         "exported server stopped: True",
     ],
     "05_real_account": ["skipping the calls to CALLR", "done"],
+    "06_your_own_server": [
+        "You are 42 years old.",
+        "POST UP      command_id='say_age'   -> conference 'room'",
+        "You are 12 years old.",
+        "done",
+    ],
 }
 
 

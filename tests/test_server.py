@@ -386,9 +386,24 @@ def test_flows_by_url_path_and_a_default_for_any_app(client: httpx.Client):
         assert client.post(handle.url_for(path="/callr"), json=first_post()).status_code == 200
 
 
+def test_a_public_url_without_credentials_is_refused_unless_insecure():
+    with pytest.raises(ValueError, match="a public URL needs a login and password"):
+        serve(support_line(), name="open", public_url="https://ivr.example.com/")
+    with pytest.raises(ValueError, match="a public URL needs a login and password"):
+        serve(support_line(), name="open", public_url="https://x/", login="callr")
+    with serve(
+        support_line(), name="open", public_url="https://ivr.example.com/", insecure=True
+    ) as handle:
+        assert handle.url == "https://ivr.example.com/"
+
+
 def test_public_url_is_the_url_to_give_callr():
     with serve(
-        support_line(), name="test-public", public_url="https://ivr.example.com/callr"
+        support_line(),
+        name="test-public",
+        public_url="https://ivr.example.com/callr",
+        login="callr",
+        password="s3cret",
     ) as handle:
         assert handle.url == "https://ivr.example.com/callr"
         assert handle.local_url == f"http://127.0.0.1:{handle.port}/"

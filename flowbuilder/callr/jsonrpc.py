@@ -63,8 +63,6 @@ ENV_LOGIN: Final = "CALLR_LOGIN"
 ENV_PASSWORD: Final = "CALLR_PASSWORD"
 ENV_API_KEY: Final = "CALLR_API_KEY"
 
-# Safe to send twice: a read that failed to connect may be retried once (see rpc.py).
-IDEMPOTENT_METHODS: Final = frozenset({"apps.get", "apps.get_list", "apps.get_dids"})
 
 ERROR_CODES: Final[Mapping[str, int]] = {
     "FEATURE_NOT_ALLOWED": 100,

@@ -18,13 +18,43 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
+from flowbuilder.callr.constants import APP_TYPE, CLI_BLOCKED, DATA_FORMAT, DEFAULT_TARGET_TIMEOUT_S
 from flowbuilder.callr.types import App, Did
 
 T = TypeVar("T")
 
-REALTIME10: Final = "REALTIME10"
-DATA_FORMAT: Final = "JSON"
-CLI_BLOCKED: Final = "BLOCKED"
+
+@dataclass(frozen=True)
+class Method:
+    """A JSON-RPC method: its positional params, how many are required, and whether sending it
+    twice is safe (a read, which the client may retry once when the connection failed)."""
+
+    name: str
+    params: tuple[str, ...]
+    required: int
+    idempotent: bool = False
+
+
+#: The JSON-RPC methods flowbuilder speaks (as a client) and the sandbox answers.
+METHODS: Final[dict[str, Method]] = {
+    m.name: m
+    for m in (
+        Method("apps.create", ("type", "name", "params"), 2),
+        Method("apps.get", ("app",), 1, idempotent=True),
+        Method("apps.edit", ("app", "name", "params"), 3),
+        Method("apps.delete", ("app",), 1),
+        Method("apps.get_list", ("with_numbers",), 0, idempotent=True),
+        Method("apps.assign_did", ("app", "did"), 2),
+        Method("apps.remove_did", ("did",), 1),
+        Method("apps.get_dids", ("only_available",), 0, idempotent=True),
+        Method("calls.realtime", ("app", "target", "options"), 2),
+        Method("calls.hangup", ("callid", "options"), 1),
+        Method("calls.realtime_break", ("callid",), 1),
+    )
+}
+#: Other names CALLR answers to (its older ``dialr/call.realtime``).
+ALIASES: Final = {"dialr/call.realtime": "calls.realtime"}
+IDEMPOTENT_METHODS: Final = frozenset(m.name for m in METHODS.values() if m.idempotent)
 
 
 @dataclass(frozen=True)
@@ -73,7 +103,7 @@ def realtime10_params(
 
 def apps_create(name: str, *, url: str, login: str = "", password: str = "") -> MethodCall[App]:
     params = realtime10_params(url, login, password)
-    return MethodCall("apps.create", [REALTIME10, name, params], _app)
+    return MethodCall("apps.create", [APP_TYPE, name, params], _app)
 
 
 def apps_get(app: str | App) -> MethodCall[App]:
@@ -111,12 +141,12 @@ def realtime(
     app: str | App,
     number: str,
     *,
-    timeout: int = 30,
+    timeout: int = DEFAULT_TARGET_TIMEOUT_S,
     cdr_field: str = "",
     cli: str = CLI_BLOCKED,
 ) -> MethodCall[str]:
     """``calls.realtime``: the result is the call request hash (``request_hash`` in callbacks)."""
-    target = {"number": number, "timeout": timeout}
+    target = {"number": number, "timeout": timeout}  # CALLR's Target object
     options = {"cdr_field": cdr_field, "cli": cli}
     return MethodCall("calls.realtime", [_hash(app), target, options], _string)
 

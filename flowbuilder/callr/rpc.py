@@ -15,7 +15,7 @@ Errors: :class:`~flowbuilder.errors.CallrApiError` (a JSON-RPC error, whatever t
 :class:`~flowbuilder.errors.CallrTransportError` (network, timeout; the httpx error is chained),
 :class:`~flowbuilder.errors.CallrProtocolError` (not a matching JSON-RPC envelope).
 
-Retries: only the read methods in :data:`~flowbuilder.callr.jsonrpc.IDEMPOTENT_METHODS` are
+Retries: only the read methods in :data:`~flowbuilder.callr.methods.IDEMPOTENT_METHODS` are
 retried, once, after 0.2 s, when the connection could not be made or was dropped before an
 answer (``retry_reads=False`` turns that off). Nothing else is ever retried: a ``calls.realtime``
 sent twice would ring a phone twice.
@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from flowbuilder.callr import jsonrpc, methods
+from flowbuilder.callr.constants import CLI_BLOCKED
 from flowbuilder.callr.methods import MethodCall
 from flowbuilder.callr.types import App, Did
 from flowbuilder.errors import CallrProtocolError, CallrTransportError
@@ -113,7 +114,7 @@ class _ClientBase:
     def _retry_pause(self, request: jsonrpc.Request, attempt: int, exc: httpx.HTTPError) -> float:
         """Seconds to wait before sending *request* again after attempt *attempt* failed with
         *exc*; raises the CallrTransportError (chained to *exc*) when it is not sent again."""
-        attempts = 2 if self.retry_reads and request.method in jsonrpc.IDEMPOTENT_METHODS else 1
+        attempts = 2 if self.retry_reads and request.method in methods.IDEMPOTENT_METHODS else 1
         if isinstance(exc, _RETRYABLE) and attempt < attempts:
             log.debug("%s id=%s: %s; retrying once", request.method, request.id, type(exc).__name__)
             return RETRY_PAUSE_S
@@ -359,7 +360,7 @@ class Calls:
         number: str,
         timeout: int = 30,
         cdr_field: str = "",
-        cli: str = methods.CLI_BLOCKED,
+        cli: str = CLI_BLOCKED,
     ) -> str:
         """Call *number* (ringing *timeout* s) and let the app drive it; the request hash back.
 
@@ -434,7 +435,7 @@ class AsyncCalls:
         number: str,
         timeout: int = 30,
         cdr_field: str = "",
-        cli: str = methods.CLI_BLOCKED,
+        cli: str = CLI_BLOCKED,
     ) -> str:
         return await self._client.run(
             methods.realtime(app, number, timeout=timeout, cdr_field=cdr_field, cli=cli)

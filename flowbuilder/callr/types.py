@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowbuilder.callr.constants import APP_TYPE, DATA_FORMAT
+
 
 def _get(data: Mapping[str, Any], key: str, types: type | tuple[type, ...], what: str) -> Any:
     if key not in data:
@@ -78,8 +80,8 @@ class App:
     url: str
     login: str
     dids: tuple[Did, ...] | None
-    package: str = "REALTIME10"
-    data_format: str = "JSON"
+    package: str = APP_TYPE
+    data_format: str = DATA_FORMAT
     date_creation: str = ""
     date_update: str = ""
     password: str = field(default="", repr=False, compare=False)

@@ -1,8 +1,8 @@
-"""The one place that knows CALLR's REAL-TIME JSON: callback bodies, answers, commands, media.
+"""The one place that knows CALLR's REAL-TIME JSON: callback bodies and answers.
 
 Both sides use it: the callback server parses callbacks and renders answers; the sandbox renders
-callbacks and parses answers. Field names, status names and command parameter keys are spelled
-here and nowhere else.
+callbacks and parses answers. Field and status names are spelled here and nowhere else; the
+commands an answer carries are declared in :mod:`flowbuilder.callr.commands`.
 
 >>> cb = parse_callback(b'{"app": "4346423A", "callid": 1, "request_hash": null, "cli_name": "",'
 ...     b' "cli_number": "+33100000000", "date_started": "2026-01-01 10:00:00",'
@@ -10,15 +10,21 @@ here and nowhere else.
 ...     b' "command_error": "", "call_status": "UP", "cdr_field": "", "variables": {}}')
 >>> cb.is_first, cb.direction
 (True, 'inbound')
->>> render_answer(Answer(play(tts("Hello", "TTS_EN-GB_SERENA")), 1, {}))
+>>> render_answer(Answer(Command("play", {"media_id": "TTS|TTS_EN-GB_SERENA|Hello"}), 1, {}))
 b'{"command":"play","command_id":1,"params":{"media_id":"TTS|TTS_EN-GB_SERENA|Hello"},"variables":{}}'
+
+A command id is whatever the server chose, an integer or a string (CALLR's PHP SDK answers with
+labels), and comes back unchanged:
+
+>>> parse_answer(b'{"command":"hangup","command_id":"ask_age","params":{},"variables":{}}')
+Answer(command=Command(name='hangup', params={}), command_id='ask_age', variables={})
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Final
 
@@ -41,16 +47,6 @@ NEVER_ANSWERED_STATUSES: Final = frozenset({NOANSWER, BUSY, CONGESTION, REJECTED
 ENDED_STATUSES: Final = NEVER_ANSWERED_STATUSES | {HANGUP}
 CALL_STATUSES: Final = LIVE_STATUSES | ENDED_STATUSES
 
-# -- command results -----------------------------------------------------------------------------
-
-READ_TIMEOUT: Final = "TIMEOUT"
-PLAY_DONE: Final = "0"
-DIAL_STATUSES: Final = ("ANSWER", "NOANSWER", "BUSY", "CONGESTION", "CANCEL", "CHANUNAVAIL")
-NO_MEDIA: Final = 0
-
-# Sent when nothing else can be: an apology, then hang up.
-ANSWER_WINDOW_S: Final = 5.0
-
 _CALLBACK_FIELDS: Final[dict[str, tuple[type, ...]]] = {
     "app": (str,),
     "callid": (int,),
@@ -60,7 +56,7 @@ _CALLBACK_FIELDS: Final[dict[str, tuple[type, ...]]] = {
     "date_started": (str,),
     "number": (str,),
     "command": (str,),
-    "command_id": (int,),
+    "command_id": (int, str),
     "command_result": (str,),
     "command_error": (str,),
     "call_status": (str,),
@@ -73,6 +69,8 @@ CALLBACK_FIELDS: Final = tuple(_CALLBACK_FIELDS)
 # integers the fast decoder takes; others go the careful way (which takes up to 64 bits, unsigned
 # included, and refuses longer ones: orjson reads them as floats)
 _INT64: Final = msgspec.Meta(ge=-(2**63), le=2**63 - 1)
+#: What a command id may be: the server's choice, an integer or a string, echoed unchanged.
+CommandId = int | str
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +85,7 @@ class Callback:
     date_started: str
     number: str
     command: str
-    command_id: Annotated[int, _INT64]
+    command_id: Annotated[int, _INT64] | str
     command_result: str
     command_error: str
     call_status: str
@@ -112,20 +110,18 @@ class Callback:
         return asdict(self)
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
+class Command(msgspec.Struct, frozen=True):
     """A REAL-TIME command: its wire name and its params object."""
 
     name: str
     params: dict[str, Any]
 
 
-@dataclass(frozen=True)  # no slots: the engine fills one per answer in a single call
-class Answer:
+class Answer(msgspec.Struct, frozen=True):
     """What the server sends back: the next command, with the variables CALLR will echo."""
 
     command: Command
-    command_id: int
+    command_id: CommandId
     variables: dict[str, Any]
 
 
@@ -184,7 +180,14 @@ def render_callback(callback: Callback) -> bytes:
 
 def render_answer(answer: Answer) -> bytes:
     """The JSON body the server answers a live call with."""
-    return render_answer_encoded(answer.command, answer.command_id, _COMPACT(answer.variables))
+    return _COMPACT(
+        {
+            "command": answer.command.name,
+            "command_id": answer.command_id,
+            "params": answer.command.params,
+            "variables": answer.variables,
+        }
+    )
 
 
 # dates, dataclasses and str/int subclasses are not JSON data: refused, not guessed at
@@ -213,36 +216,6 @@ def json_encoder(*, sort_keys: bool = False) -> Callable[[Any], bytes]:
 _COMPACT: Final = json_encoder()
 
 
-def render_answer_encoded(command: Command, command_id: int, variables_json: bytes) -> bytes:
-    """:func:`render_answer` with the variables object already encoded as JSON.
-
-    The engine encodes the variables once, for their signature and for the body.
-
-    >>> render_answer_encoded(hangup(), 3, b'{"a":"1"}')
-    b'{"command":"hangup","command_id":3,"params":{},"variables":{"a":"1"}}'
-    """
-    return render_answer_parts(command_parts(command), command_id, variables_json)
-
-
-def command_parts(command: Command) -> tuple[bytes, bytes]:
-    """The answer's JSON around its ``command_id`` and ``variables``: what a compiled flow
-    encodes once for a command that never changes.
-
-    Raises TypeError when the params are not JSON data.
-    """
-    return (
-        b'{"command":%b,"command_id":' % _COMPACT(command.name),
-        b',"params":%b,"variables":' % _COMPACT(command.params),
-    )
-
-
-def render_answer_parts(
-    parts: tuple[bytes, bytes], command_id: int, variables_json: bytes
-) -> bytes:
-    """An answer from :func:`command_parts`, a command id and the encoded variables."""
-    return b"%b%d%b%b}" % (parts[0], command_id, parts[1], variables_json)
-
-
 def parse_answer(body: bytes | str) -> Answer:
     """Parse a server's answer (the sandbox's side); raises CallbackError saying what is wrong."""
     data = _loads_object(body, "answer")
@@ -250,149 +223,10 @@ def parse_answer(body: bytes | str) -> Answer:
     params, variables = data.get("params", {}), data.get("variables", {})
     if not isinstance(name, str) or not name:
         raise CallbackError("answer field 'command' must be a non-empty string")
-    if not isinstance(command_id, int) or isinstance(command_id, bool):
-        raise CallbackError("answer field 'command_id' must be an integer")
+    if not isinstance(command_id, int | str) or isinstance(command_id, bool):
+        raise CallbackError("answer field 'command_id' must be an integer or a string")
     if not isinstance(params, dict):
         raise CallbackError("answer field 'params' must be an object")
     if not isinstance(variables, dict):
         raise CallbackError("answer field 'variables' must be an object")
     return Answer(Command(name, params), command_id, variables)
-
-
-# -- media ---------------------------------------------------------------------------------------
-
-Media = int | str
-
-
-def tts(text: str, voice: str) -> str:
-    """A TTS media id: ``TTS|<VOICE>|<text>``."""
-    return f"TTS|{voice}|{text}"
-
-
-def media(prompt: int | str | None, voice: str) -> Media:
-    """A prompt parameter as an rt_media: an int is a library id, text is spoken, empty is none."""
-    if prompt is None or prompt == "" or prompt == NO_MEDIA:
-        return NO_MEDIA
-    if isinstance(prompt, int):
-        return prompt
-    return tts(prompt, voice)
-
-
-def describe_media(value: Any) -> str:
-    """What a caller hears, as text: the TTS text, or ``[media 1234]``."""
-    if isinstance(value, str) and value.startswith("TTS|"):
-        return value.split("|", 2)[2] if value.count("|") >= 2 else ""
-    if value in (0, "0", None, ""):
-        return ""
-    return f"[media {value}]"
-
-
-# -- commands ------------------------------------------------------------------------------------
-
-
-def play(media_id: Media) -> Command:
-    return Command("play", {"media_id": media_id})
-
-
-def read(media_id: Media, *, max_digits: int, attempts: int, timeout_ms: int) -> Command:
-    return Command(
-        "read",
-        {
-            "media_id": media_id,
-            "max_digits": max_digits,
-            "attempts": attempts,
-            "timeout_ms": timeout_ms,
-        },
-    )
-
-
-def record(*, max_duration: int, silence: int) -> Command:
-    return Command("record", {"max_duration": max_duration, "silence": silence})
-
-
-def play_record(media_file: str) -> Command:
-    return Command("play_record", {"media_file": media_file})
-
-
-def play_talk_detect(
-    media_id: Media, *, silence_ms: int, min_ms: int, max_ms: int, analysistime_ms: int
-) -> Command:
-    return Command(
-        "play_talk_detect",
-        {
-            "media_id": media_id,
-            "silence_ms": silence_ms,
-            "min_ms": min_ms,
-            "max_ms": max_ms,
-            "analysistime_ms": analysistime_ms,
-        },
-    )
-
-
-def target(number: str, timeout_s: int) -> dict[str, Any]:
-    """A dial target: ``{"number": "+E164", "timeout": seconds}``."""
-    return {"number": number, "timeout": timeout_s}
-
-
-def dialout(
-    targets: Sequence[Mapping[str, Any]],
-    *,
-    cli: str,
-    ringtone: str,
-    whisper: Media,
-    cdr_field: str,
-) -> Command:
-    return Command(
-        "dialout",
-        {
-            "targets": [dict(t) for t in targets],
-            "cli": cli,
-            "ringtone": ringtone,
-            "whisper": whisper,
-            "cdr_field": cdr_field,
-        },
-    )
-
-
-def conference(**params: Any) -> Command:
-    """``conference``: id, welcome, waiting, pin_* and auto_leave/user_join/user_leave keys."""
-    return Command("conference", dict(params))
-
-
-def simple_conference(conference_id: int | str, *, auto_leave_when_alone: bool) -> Command:
-    return Command(
-        "simple_conference", {"id": conference_id, "auto_leave_when_alone": auto_leave_when_alone}
-    )
-
-
-def send_dtmf(digits: str, *, duration_ms: int, timeout_ms: int) -> Command:
-    return Command(
-        "send_dtmf", {"digits": digits, "duration_ms": duration_ms, "timeout_ms": timeout_ms}
-    )
-
-
-def wait(seconds: int) -> Command:
-    return Command("wait", {"seconds": seconds})
-
-
-def wait_for_silence(*, silence_ms: int, iterations: int, timeout_s: int) -> Command:
-    return Command(
-        "wait_for_silence",
-        {"silence_ms": silence_ms, "iterations": iterations, "timeout": timeout_s},
-    )
-
-
-def start_call_recording(announce: Media) -> Command:
-    return Command("start_call_recording", {"announce": announce})
-
-
-def stop_call_recording(announce: Media) -> Command:
-    return Command("stop_call_recording", {"announce": announce})
-
-
-def hangup() -> Command:
-    return Command("hangup", {})
-
-
-def hangup_callid(callid: int) -> Command:
-    return Command("hangup_callid", {"callid": callid})

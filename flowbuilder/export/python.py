@@ -190,7 +190,8 @@ def flow_data(flow: Flow) -> dict[str, Any]:
     """``flow.to_dict()`` in one canonical key order, so equal flows give equal text.
 
     Top-level keys and node fields keep their documented order, parameters follow their kind's
-    declaration (unknown ones sorted after), and everything deeper is sorted.
+    declaration (unknown ones sorted after), and everything deeper is sorted. Subflows are
+    embedded the same way.
     """
     data = flow.to_dict()
     nodes: dict[str, Any] = {}
@@ -210,6 +211,10 @@ def flow_data(flow: Flow) -> dict[str, Any]:
     out["nodes"] = nodes
     out = {k: out[k] for k in _TOP_KEYS}
     out["layout"] = _sorted_data(data["layout"])
+    if data.get("notes"):
+        out["notes"] = _sorted_data(data["notes"])
+    if flow.subflows:  # embedded, even those kept in files of their own: the module stands alone
+        out["subflows"] = {name: flow_data(sub) for name, sub in sorted(flow.subflows.items())}
     return out
 
 

@@ -13,6 +13,7 @@ from flowbuilder.nodes import (  # noqa: F401  (each import registers its kind)
     menu,
     play,
     play_recording,
+    play_wav,
     python,
     record,
     send_dtmf,

@@ -14,8 +14,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
+import msgspec
+
 from flowbuilder import template
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands, wire
 from flowbuilder.effects import Effect, EffectResult
 from flowbuilder.errors import NodeConfigError, UnknownNodeKindError
 from flowbuilder.facts import CallFacts
@@ -116,6 +118,12 @@ class Param:
             return f"must be {names}, got {type(value).__name__} {value!r}"
         return None
 
+    @classmethod
+    def of(cls, key: commands.Key, type: ParamType, default: Any, help: str, **more: Any) -> Param:
+        """A parameter that is CALLR command key *key*: its bounds, unit and choices come from
+        the command's declaration (:mod:`flowbuilder.callr.commands`), never retyped."""
+        return cls(key.name, type, default, help, **{**key.bounds(), **more})
+
     def to_json(self) -> dict[str, Any]:
         """The parameter's declaration as data (for the editor's form and the docs)."""
         out: dict[str, Any] = {
@@ -162,38 +170,31 @@ VOICE = Param(
 # -- what a node does at run time ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Answer CALLR with this command and wait for its result. ``parts``: the command already
-    encoded (:func:`~flowbuilder.callr.wire.command_parts`), for commands compiled once."""
+class Send(msgspec.Struct, frozen=True):
+    """Answer CALLR with this command and wait for its result."""
 
     command: wire.Command
-    parts: tuple[bytes, bytes] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Go:
+class Go(msgspec.Struct, frozen=True):
     """Leave the node through this outcome."""
 
     outcome: str
 
 
-@dataclass(frozen=True, slots=True)
-class Perform:
+class Perform(msgspec.Struct, frozen=True):
     """Ask the driver to perform an effect, then resume the node with its result."""
 
     effect: Effect
 
 
-@dataclass(frozen=True, slots=True)
-class Fail:
+class Fail(msgspec.Struct, frozen=True):
     """Take the flow's error path; *reason* is logged, never spoken."""
 
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class EnterSubflow:
+class EnterSubflow(msgspec.Struct, frozen=True):
     """Run the named flow from its entry; when it ends, leave this node through ``done``."""
 
     flow: str
@@ -202,8 +203,7 @@ class EnterSubflow:
 Action = Send | Go | Perform | Fail | EnterSubflow
 
 
-@dataclass(frozen=True)  # no slots: the engine fills one per callback in a single call
-class CommandResult:
+class CommandResult(msgspec.Struct, frozen=True):
     """The outcome of the command a node sent: ``result`` unless ``error`` is non-empty."""
 
     command: str
@@ -225,6 +225,8 @@ class Context:
     voice: str
     now: float
     timezone: str = "UTC"
+    #: The flow's settings (voice, timezone, error path...), read-only.
+    settings: Mapping[str, Any] = field(default_factory=dict)
     #: Remarks for the callback's trace (e.g. a condition that could not be evaluated); never
     #: spoken. The engine copies them to ``Trace.warning``.
     notes: list[str] = field(default_factory=list)
@@ -244,11 +246,11 @@ class Context:
             return text
         return template.render(text, _Names(self.variables, self.facts))
 
-    def media(self, prompt: int | str | None, voice: str = "") -> wire.Media:
+    def media(self, prompt: int | str | None, voice: str = "") -> commands.Media:
         """A prompt parameter as CALLR media, its {variables} filled in."""
         if isinstance(prompt, str):
             prompt = self.render(prompt)
-        return wire.media(prompt, voice or self.voice)
+        return commands.media(prompt, voice or self.voice)
 
 
 class _Names(Mapping[str, Any]):
@@ -278,18 +280,13 @@ class _Names(Mapping[str, Any]):
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """A node as compiled: id, kind name, params (defaults filled), prepared data, edges.
-
-    ``entry`` is what entering the node gives when the compiler could work it out once (a
-    command whose params hold no ``{variable}``); it is shared by every call, never changed.
-    """
+    """A node as compiled: id, kind name, params (defaults filled), prepared data, edges."""
 
     id: str
     kind: str
     params: Mapping[str, Any]
     edges: Mapping[str, str]
     prepared: Any = None
-    entry: Send | None = field(default=None, compare=False, repr=False)
 
 
 class NodeKind:
@@ -309,6 +306,12 @@ class NodeKind:
     waits_on_caller: ClassVar[bool] = True
     #: The node ends the call: nothing follows it.
     ends_call: ClassVar[bool] = False
+    #: Outcomes taken when the caller runs out of tries: left unconnected, callers are cut off.
+    retry_outcomes: ClassVar[tuple[str, ...]] = ()
+    #: Outcomes that mean the node failed: left unconnected, the flow's error path takes them.
+    failure_outcomes: ClassVar[tuple[str, ...]] = ()
+    #: The node makes HTTP requests during a call (the server readies its HTTP client).
+    makes_http_requests: ClassVar[bool] = False
 
     # declaration helpers --------------------------------------------------------------------
 
@@ -384,6 +387,10 @@ class NodeKind:
         """Compile-time work (regexes, parsed rules) kept in the Program; default none."""
         return None
 
+    def subflows_called(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """Names of the flows this node runs (the ``subflow`` kind); default none."""
+        return ()
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -406,12 +413,8 @@ class NodeKind:
         raise NotImplementedError
 
     def resume(self, node: NodeSpec, ctx: Context, result: Result) -> Action:
-        """The command or effect finished. Default: :meth:`finished`."""
-        return self.finished(result)
-
-    def finished(self, result: Result) -> Action:
-        """The default :meth:`resume`: a command error fails, else the first outcome (``next``).
-        It needs no context, so the engine calls it directly for kinds that keep it."""
+        """The command or effect finished. Default: a command error fails, else the first
+        outcome (``next``)."""
         if isinstance(result, CommandResult) and result.error:
             return Fail(f"{result.command} failed: {result.error}")
         return Go(self.static_outcomes[0])
@@ -431,32 +434,11 @@ def _copy(value: Any) -> Any:
 class CommandKind(NodeKind):
     """A kind that sends one command and leaves through ``next`` when it completes."""
 
-    #: :meth:`command` reads the call only through ``ctx.media``/``ctx.render`` (the node's
-    #: templates) and ``ctx.voice``: then a node whose params hold no ``{variable}`` has its
-    #: command built once, by the compiler (:func:`fixed_entry`).
-    pure_command: ClassVar[bool] = False
-
     def command(self, node: NodeSpec, ctx: Context) -> wire.Command:
         raise NotImplementedError
 
     def start(self, node: NodeSpec, ctx: Context) -> Action:
         return Send(self.command(node, ctx))
-
-
-def fixed_entry(kind: NodeKind, node: NodeSpec, voice: str) -> Send | None:
-    """The command *node* sends on entry, encoded, when it is the same for every call."""
-    if not isinstance(kind, CommandKind) or not kind.pure_command:
-        return None
-    if type(kind).start is not CommandKind.start:
-        return None
-    if template.names_in_data(dict(node.params)):
-        return None
-    ctx = Context(variables={}, facts={}, local={}, voice=voice, now=0.0)
-    try:
-        command = kind.command(node, ctx)
-        return Send(command, wire.command_parts(command))
-    except Exception:  # left to run time, where it takes the node's error path
-        return None
 
 
 # -- registry ------------------------------------------------------------------------------------

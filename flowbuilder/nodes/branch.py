@@ -41,8 +41,8 @@ from zoneinfo import ZoneInfo
 
 from flowbuilder import template
 from flowbuilder.facts import FACTS
+from flowbuilder.names import OUTCOME_NAME
 from flowbuilder.nodes._base import Action, Context, Go, NodeKind, NodeSpec, Param, register
-from flowbuilder.nodes.menu import OUTCOME_NAME
 
 ELSE: Final = "else"
 CLOCK: Final = ("time", "weekday")

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
 from flowbuilder.nodes._base import (
     VOICE,
     Action,
@@ -25,8 +25,8 @@ from flowbuilder.nodes._base import (
 )
 from flowbuilder.nodes.send_dtmf import literal_digits_problem
 
+CONFERENCE = commands.COMMANDS["conference"]
 ROOM = re.compile(r"[A-Za-z0-9_-]+\Z")
-PIN = re.compile(r"[0-9]+\Z")
 
 ROOM_ID = Param(
     "id",
@@ -82,15 +82,9 @@ class Conference(NodeKind):
         ),
         prompt_param("pin_error", "Played after a wrong PIN.", "Sorry, that PIN is not valid."),
         prompt_param("pin_valid", "Played after the right PIN, before joining."),
-        Param("pin_max_tries", "int", 3, "How many times the PIN is asked for.", min=1, max=10),
-        Param(
-            "pin_wait",
-            "int",
-            5,
-            "How long to wait for each digit of the PIN.",
-            min=0,
-            max=30,
-            unit="s",
+        Param.of(CONFERENCE.key("pin_max_tries"), "int", 3, "How many times the PIN is asked for."),
+        Param.of(
+            CONFERENCE.key("pin_wait"), "int", 5, "How long to wait for each digit of the PIN."
         ),
         Param(
             "auto_leave_when_alone",
@@ -112,7 +106,7 @@ class Conference(NodeKind):
         room = room_problem(params["id"])
         if room:
             problems.append(("id", room))
-        pin = literal_digits_problem(params["pin_code"], PIN, "digits 0-9")
+        pin = literal_digits_problem(params["pin_code"], commands.PIN, "digits 0-9")
         if pin:
             problems.append(("pin_code", pin))
         return problems
@@ -143,26 +137,10 @@ class Conference(NodeKind):
         if isinstance(room, Fail):
             return room
         pin = ctx.render(p["pin_code"])
-        if pin and not PIN.match(pin):
+        if not commands.PIN.match(pin):
             return Fail(f"conference: pin_code {p['pin_code']!r} gave {pin!r}, not digits 0-9")
 
-        def media(key: str) -> wire.Media:
-            return ctx.media(p[key], p["voice"])
-
-        return Send(
-            wire.conference(
-                id=room,
-                welcome=media("welcome"),
-                waiting=media("waiting"),
-                pin_prompt=media("pin_prompt"),
-                pin_error=media("pin_error"),
-                pin_valid=media("pin_valid"),
-                pin_code=pin,
-                pin_max_tries=p["pin_max_tries"],
-                pin_wait=p["pin_wait"],
-                auto_leave_when_alone=p["auto_leave_when_alone"],
-                auto_leave_announce=media("auto_leave_announce"),
-                user_join=media("user_join"),
-                user_leave=media("user_leave"),
-            )
-        )
+        # every key of CALLR's command is a parameter of the same name; media keys are prompts
+        values = {key.name: p[key.name] for key in CONFERENCE.keys}
+        values.update({key: ctx.media(p[key], p["voice"]) for key in CONFERENCE.media_keys})
+        return Send(CONFERENCE.build(**{**values, "id": room, "pin_code": pin}))

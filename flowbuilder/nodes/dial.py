@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
+from flowbuilder.callr.constants import (
+    CDR_FIELD,
+    CDR_FIELD_MAX,
+    CLI_BLOCKED,
+    DEFAULT_TARGET_TIMEOUT_S,
+    E164,
+    TARGET_TIMEOUT_S,
+)
+from flowbuilder.callr.wire import Command
 from flowbuilder.nodes._base import (
     Action,
     CommandKind,
@@ -22,21 +30,13 @@ from flowbuilder.nodes._base import (
 
 #: The dial status CALLR reported (ANSWER, BUSY, ...), for prompts and branches after the node.
 STATUS_VARIABLE = "dial_status"
-E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")
-_OUTCOME_BY_STATUS = {
-    "ANSWER": "answered",
-    "NOANSWER": "no_answer",
-    "CANCEL": "no_answer",
-    "BUSY": "busy",
-    "CONGESTION": "failed",
-    "CHANUNAVAIL": "failed",
-}
+DIALOUT = commands.COMMANDS["dialout"]
+LOW_S, HIGH_S = TARGET_TIMEOUT_S
 
 
 @register
 class Dial(CommandKind):
     name = "dial"
-    pure_command = True
     title = "Dial"
     description = "Call targets one after another and connect the caller to the first that answers."
     category = "Connect"
@@ -48,10 +48,10 @@ class Dial(CommandKind):
             "list",
             [],
             "Numbers tried in order: [{'number': '+33123456789', 'timeout': 30}, ...]; number "
-            "accepts {variables}, timeout is ring seconds (5-300).",
+            f"accepts {{variables}}, timeout is ring seconds ({LOW_S}-{HIGH_S}).",
             required=True,
             template=True,
-            example=[{"number": "+33123456789", "timeout": 30}],
+            example=[{"number": "+33123456789", "timeout": DEFAULT_TARGET_TIMEOUT_S}],
             fields=(
                 Param(
                     "number",
@@ -61,28 +61,39 @@ class Dial(CommandKind):
                     required=True,
                     template=True,
                 ),
-                Param("timeout", "int", 30, "Ring time.", min=5, max=300, unit="s"),
+                Param(
+                    "timeout",
+                    "int",
+                    DEFAULT_TARGET_TIMEOUT_S,
+                    "Ring time.",
+                    min=LOW_S,
+                    max=HIGH_S,
+                    unit="s",
+                ),
             ),
         ),
         Param(
             "cli",
             "text",
-            "BLOCKED",
-            "Caller id shown to the callee: BLOCKED, an authorized "
+            CLI_BLOCKED,
+            f"Caller id shown to the callee: {CLI_BLOCKED}, an authorized "
             "+E164 number on the account, or {caller} to pass the caller's through.",
             template=True,
         ),
-        Param(
-            "ringtone",
-            "choice",
-            "RING",
-            "What the caller hears while it rings.",
-            choices=("RING", "MUSIC"),
+        Param.of(
+            DIALOUT.key("ringtone"), "choice", "RING", "What the caller hears while it rings."
         ),
         prompt_param("whisper", "Played to the callee before connecting; empty for none."),
-        Param("cdr_field", "text", "", "Custom CDR field, up to 32 letters and digits.", max=32),
+        Param(
+            "cdr_field",
+            "text",
+            "",
+            f"Custom CDR field, up to {CDR_FIELD_MAX} letters and digits.",
+            max=CDR_FIELD_MAX,
+        ),
     )
-    static_outcomes = ("answered", "no_answer", "busy", "failed")
+    static_outcomes = tuple(dict.fromkeys(commands.DIAL_OUTCOMES.values()))
+    failure_outcomes = ("failed",)
 
     def check_values(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
@@ -91,29 +102,41 @@ class Dial(CommandKind):
             if not isinstance(t, dict) or set(t) - {"number", "timeout"} or "number" not in t:
                 problems.append((where, "must be {'number': '+E164', 'timeout': seconds}"))
                 continue
-            number, timeout = t["number"], t.get("timeout", 30)
+            number, timeout = t["number"], t.get("timeout", DEFAULT_TARGET_TIMEOUT_S)
             if not isinstance(number, str) or not (E164.match(number) or "{" in number):
                 problems.append(
                     (where, f"number must be +E164 (e.g. +33123456789), got {number!r}")
                 )
-            if not isinstance(timeout, int) or isinstance(timeout, bool) or not 5 <= timeout <= 300:
-                problems.append((where, f"timeout must be 5-300 seconds, got {timeout!r}"))
+            if (
+                not isinstance(timeout, int)
+                or isinstance(timeout, bool)
+                or not LOW_S <= timeout <= HIGH_S
+            ):
+                problems.append(
+                    (where, f"timeout must be {LOW_S}-{HIGH_S} seconds, got {timeout!r}")
+                )
         cli = params["cli"]
-        if cli not in ("BLOCKED", "") and "{" not in cli and not E164.match(cli):
-            problems.append(("cli", f"must be BLOCKED or +E164, got {cli!r}"))
-        if params["cdr_field"] and not re.fullmatch(r"[A-Za-z0-9]{1,32}", params["cdr_field"]):
-            problems.append(("cdr_field", "must be up to 32 letters and digits"))
+        if cli not in (CLI_BLOCKED, "") and "{" not in cli and not E164.match(cli):
+            problems.append(("cli", f"must be {CLI_BLOCKED} or +E164, got {cli!r}"))
+        if not CDR_FIELD.match(params["cdr_field"]):
+            problems.append(("cdr_field", f"must be up to {CDR_FIELD_MAX} letters and digits"))
         return problems
 
     def variables_set(self, params: Mapping[str, Any]) -> set[str]:
         return {STATUS_VARIABLE}
 
-    def command(self, node: NodeSpec, ctx: Context) -> wire.Command:
+    def command(self, node: NodeSpec, ctx: Context) -> Command:
         p = node.params
-        targets = [wire.target(ctx.render(t["number"]), t.get("timeout", 30)) for t in p["targets"]]
-        return wire.dialout(
-            targets,
-            cli=ctx.render(p["cli"]) or "BLOCKED",
+        targets = [
+            {
+                "number": ctx.render(t["number"]),
+                "timeout": t.get("timeout", DEFAULT_TARGET_TIMEOUT_S),
+            }
+            for t in p["targets"]
+        ]
+        return DIALOUT.build(
+            targets=targets,
+            cli=ctx.render(p["cli"]) or CLI_BLOCKED,
             ringtone=p["ringtone"],
             whisper=ctx.media(p["whisper"]),
             cdr_field=p["cdr_field"],
@@ -124,4 +147,4 @@ class Dial(CommandKind):
             return Go("failed")
         status = result.result.strip().upper()
         ctx.variables[STATUS_VARIABLE] = status
-        return Go(_OUTCOME_BY_STATUS.get(status, "failed"))
+        return Go(commands.DIAL_OUTCOMES.get(status, "failed"))

@@ -12,7 +12,8 @@ default) drops a trailing ``#`` from what is stored; a lone ``#`` counts as noth
 
 from __future__ import annotations
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
+from flowbuilder.callr.wire import Command
 from flowbuilder.nodes._base import (
     VOICE,
     Action,
@@ -28,11 +29,12 @@ from flowbuilder.nodes._base import (
     register,
 )
 
+READ = commands.COMMANDS["read"]
+
 
 @register
 class Gather(CommandKind):
     name = "gather"
-    pure_command = True
     title = "Gather digits"
     description = "Ask the caller to type digits (an account number, a PIN) into a variable."
     category = "Caller input"
@@ -44,23 +46,13 @@ class Gather(CommandKind):
             "What the caller hears first, e.g. 'Enter your account number.'",
             example="Please enter your account number, then press hash.",
         ),
-        Param("max_digits", "int", 4, "Most digits read; CALLR stops at this many.", min=1, max=20),
-        Param(
-            "timeout_ms",
-            "int",
-            5000,
-            "Silence before an attempt times out.",
-            min=100,
-            max=30000,
-            unit="ms",
-        ),
-        Param(
-            "attempts",
+        Param.of(READ.key("max_digits"), "int", 4, "Most digits read; CALLR stops at this many."),
+        Param.of(READ.key("timeout_ms"), "int", 5000, "Silence before an attempt times out."),
+        Param.of(
+            READ.key("attempts"),
             "int",
             2,
             "Times CALLR plays the prompt and waits before giving up (timeout).",
-            min=1,
-            max=10,
         ),
         Param(
             "variable",
@@ -80,10 +72,10 @@ class Gather(CommandKind):
     )
     static_outcomes = ("done", "timeout")
 
-    def command(self, node: NodeSpec, ctx: Context) -> wire.Command:
+    def command(self, node: NodeSpec, ctx: Context) -> Command:
         p = node.params
-        return wire.read(
-            ctx.media(p["prompt"], p["voice"]),
+        return READ.build(
+            media_id=ctx.media(p["prompt"], p["voice"]),
             max_digits=p["max_digits"],
             attempts=p["attempts"],
             timeout_ms=p["timeout_ms"],
@@ -98,7 +90,7 @@ class Gather(CommandKind):
         digits = result.result
         if p["strip_hash"] and digits.endswith("#"):
             digits = digits[:-1]
-        if result.result in ("", wire.READ_TIMEOUT) or not digits:
+        if result.result in ("", commands.READ_TIMEOUT) or not digits:
             ctx.variables[p["variable"]] = ""
             return Go("timeout")
         ctx.variables[p["variable"]] = digits

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
+from flowbuilder.callr.wire import Command
 from flowbuilder.nodes._base import CommandKind, Context, NodeSpec, register
 
 
 @register
 class Hangup(CommandKind):
     name = "hangup"
-    pure_command = True
     title = "Hang up"
     description = "End the call."
     category = "Call control"
@@ -18,5 +18,5 @@ class Hangup(CommandKind):
     static_outcomes = ()
     ends_call = True
 
-    def command(self, node: NodeSpec, ctx: Context) -> wire.Command:
-        return wire.hangup()
+    def command(self, node: NodeSpec, ctx: Context) -> Command:
+        return commands.HANGUP

@@ -152,7 +152,9 @@ class HttpRequestKind(NodeKind):
         ),
     )
     static_outcomes = ("success", "failed", "timeout")
+    failure_outcomes = ("failed", "timeout")
     waits_on_caller = False
+    makes_http_requests = True
 
     # declaration ----------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
+from flowbuilder.names import OUTCOME_NAME
 from flowbuilder.nodes._base import (
     VOICE,
     Action,
@@ -29,8 +30,10 @@ from flowbuilder.nodes._base import (
 )
 
 RESERVED = ("invalid", "timeout")
-OUTCOME_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,31}\Z")
 _MATCHERS = ("digits", "one_of", "regex")
+
+
+READ = commands.COMMANDS["read"]
 
 
 def option_outcome(option: Mapping[str, Any]) -> str:
@@ -76,16 +79,8 @@ class Menu(NodeKind):
                 Param("regex", "text", "", "Digits matching a regular expression, e.g. ^9\\d{3}$."),
             ),
         ),
-        Param("max_digits", "int", 1, "Most digits read per try.", min=1, max=20),
-        Param(
-            "timeout_ms",
-            "int",
-            5000,
-            "Silence before a try times out.",
-            min=100,
-            max=30000,
-            unit="ms",
-        ),
+        Param.of(READ.key("max_digits"), "int", 1, "Most digits read per try."),
+        Param.of(READ.key("timeout_ms"), "int", 5000, "Silence before a try times out."),
         Param(
             "max_failures",
             "int",
@@ -117,6 +112,7 @@ class Menu(NodeKind):
     )
     static_outcomes = RESERVED
     routes_param = "options"
+    retry_outcomes = RESERVED
 
     def outcomes(self, params: Mapping[str, Any]) -> tuple[str, ...]:
         routes = [option_outcome(o) for o in params.get("options", []) if isinstance(o, dict)]
@@ -179,8 +175,8 @@ class Menu(NodeKind):
         p = node.params
         ctx.local["phase"] = "read"
         return Send(
-            wire.read(
-                ctx.media(p["prompt"], p["voice"]),
+            READ.build(
+                media_id=ctx.media(p["prompt"], p["voice"]),
                 max_digits=p["max_digits"],
                 attempts=1,
                 timeout_ms=p["timeout_ms"],
@@ -200,7 +196,7 @@ class Menu(NodeKind):
             return self._ask(node, ctx)
         p = node.params
         digits = result.result
-        if digits in ("", wire.READ_TIMEOUT):
+        if digits in ("", commands.READ_TIMEOUT):
             ctx.local["timeouts"] = ctx.local.get("timeouts", 0) + 1
             if ctx.local["timeouts"] >= p["max_timeouts"]:
                 return Go("timeout")
@@ -219,7 +215,7 @@ class Menu(NodeKind):
         if prompt in ("", 0):
             return self._ask(node, ctx)
         ctx.local["phase"] = "retry"
-        return Send(wire.play(ctx.media(prompt, node.params["voice"])))
+        return Send(commands.build("play", media_id=ctx.media(prompt, node.params["voice"])))
 
 
 def _matches(matcher: str | frozenset[str] | re.Pattern[str], digits: str) -> bool:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
+from flowbuilder.callr.wire import Command
 from flowbuilder.nodes._base import VOICE, CommandKind, Context, NodeSpec, prompt_param, register
 
 
 @register
 class Play(CommandKind):
     name = "play"
-    pure_command = True
     title = "Play"
     description = "Play a message to the caller: text spoken by TTS, or a media library id."
     category = "Say & hear"
@@ -30,5 +30,7 @@ class Play(CommandKind):
     def check_values(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         return [] if params["prompt"] not in ("", 0) else [("prompt", "is required: say something")]
 
-    def command(self, node: NodeSpec, ctx: Context) -> wire.Command:
-        return wire.play(ctx.media(node.params["prompt"], node.params["voice"]))
+    def command(self, node: NodeSpec, ctx: Context) -> Command:
+        return commands.build(
+            "play", media_id=ctx.media(node.params["prompt"], node.params["voice"])
+        )

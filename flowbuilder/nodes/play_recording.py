@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
 from flowbuilder.nodes._base import Action, Context, Fail, NodeKind, NodeSpec, Param, Send, register
 
 
@@ -45,4 +45,4 @@ class PlayRecording(NodeKind):
         file = ctx.variables.get(name)
         if not isinstance(file, str) or not file:
             return Fail(f"play_recording: variable {name!r} holds no recording; record one first")
-        return Send(wire.play_record(file))
+        return Send(commands.build("play_record", media_file=file))

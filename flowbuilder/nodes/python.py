@@ -28,6 +28,7 @@ from typing import Any, Final, Literal
 
 from flowbuilder import template
 from flowbuilder.effects import EffectResult, PythonCall
+from flowbuilder.names import OUTCOME_NAME
 from flowbuilder.nodes._base import (
     Action,
     Context,
@@ -41,7 +42,6 @@ from flowbuilder.nodes._base import (
     register,
 )
 from flowbuilder.nodes.http_request import window_advice
-from flowbuilder.nodes.menu import OUTCOME_NAME
 
 RESERVED: Final = ("error", "timeout")
 ERROR_VARIABLE: Final = "python_error"
@@ -96,6 +96,7 @@ class Python(NodeKind):
     )
     static_outcomes = ("next", *RESERVED)
     routes_param = "outcomes"
+    failure_outcomes = RESERVED
     waits_on_caller = False
 
     def outcomes(self, params: Mapping[str, Any]) -> tuple[str, ...]:

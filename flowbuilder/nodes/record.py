@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
+from flowbuilder.callr.wire import Command
 from flowbuilder.nodes._base import (
     Action,
     CommandKind,
@@ -16,19 +17,18 @@ from flowbuilder.nodes._base import (
     register,
 )
 
-MAX_DURATION = Param(
-    "max_duration", "int", 120, "Longest recording; 0 means no limit.", min=0, max=300, unit="s"
+RECORD = commands.COMMANDS["record"]
+MAX_DURATION = Param.of(
+    RECORD.key("max_duration"), "int", 120, "Longest recording; 0 means no limit."
 )
-SILENCE = Param(
-    "silence", "int", 5, "Silence that ends the recording; 0 means off.", min=0, max=20, unit="s"
-)
+SILENCE = Param.of(RECORD.key("silence"), "int", 5, "Silence that ends the recording; 0 means off.")
 VARIABLE = Param(
     "variable", "variable", "recording", "Variable that receives the file name.", required=True
 )
 
 
-def record_command(node: NodeSpec) -> wire.Command:
-    return wire.record(max_duration=node.params["max_duration"], silence=node.params["silence"])
+def record_command(node: NodeSpec) -> Command:
+    return RECORD.build(max_duration=node.params["max_duration"], silence=node.params["silence"])
 
 
 def store_recording(node: NodeSpec, ctx: Context, result: Result) -> Action:
@@ -42,7 +42,6 @@ def store_recording(node: NodeSpec, ctx: Context, result: Result) -> Action:
 @register
 class Record(CommandKind):
     name = "record"
-    pure_command = True
     title = "Record"
     description = "Record the caller until silence, # or the time limit; keep the file name."
     category = "Say & hear"
@@ -50,7 +49,7 @@ class Record(CommandKind):
     icon = "⏺"
     params = (MAX_DURATION, SILENCE, VARIABLE)
 
-    def command(self, node: NodeSpec, ctx: Context) -> wire.Command:
+    def command(self, node: NodeSpec, ctx: Context) -> Command:
         return record_command(node)
 
     def resume(self, node: NodeSpec, ctx: Context, result: Result) -> Action:

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowbuilder import template
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
 from flowbuilder.nodes._base import Action, Context, Fail, NodeKind, NodeSpec, Param, Send, register
 
-DTMF = re.compile(r"[0-9*#]+\Z")
+SEND_DTMF = commands.COMMANDS["send_dtmf"]
 
 
 def literal_digits_problem(value: str, allowed: re.Pattern[str], what: str) -> str | None:
@@ -43,19 +43,19 @@ class SendDtmf(NodeKind):
             template=True,
             example="1234#",
         ),
-        Param("duration_ms", "int", 500, "How long each tone lasts.", min=1, max=5000, unit="ms"),
-        Param("timeout_ms", "int", 500, "Pause between two tones.", min=0, max=10000, unit="ms"),
+        Param.of(SEND_DTMF.key("duration_ms"), "int", 500, "How long each tone lasts."),
+        Param.of(SEND_DTMF.key("timeout_ms"), "int", 500, "Pause between two tones."),
     )
 
     def check_values(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problem = literal_digits_problem(params["digits"], DTMF, "0-9, * and #")
+        problem = literal_digits_problem(params["digits"], commands.DTMF, "0-9, * and #")
         return [("digits", problem)] if problem else []
 
     def start(self, node: NodeSpec, ctx: Context) -> Action:
         p = node.params
         digits = ctx.render(p["digits"])
-        if not DTMF.match(digits):
+        if not commands.DTMF.match(digits):
             return Fail(f"send_dtmf: digits {p['digits']!r} gave {digits!r}, not 0-9, * and #")
         return Send(
-            wire.send_dtmf(digits, duration_ms=p["duration_ms"], timeout_ms=p["timeout_ms"])
+            SEND_DTMF.build(digits=digits, duration_ms=p["duration_ms"], timeout_ms=p["timeout_ms"])
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
 from flowbuilder.nodes._base import Action, Context, Fail, NodeKind, NodeSpec, Param, Send, register
 from flowbuilder.nodes.conference import ROOM_ID, room_id, room_problem
 
@@ -38,5 +38,9 @@ class SimpleConference(NodeKind):
         if isinstance(room, Fail):
             return room
         return Send(
-            wire.simple_conference(room, auto_leave_when_alone=node.params["auto_leave_when_alone"])
+            commands.build(
+                "simple_conference",
+                id=room,
+                auto_leave_when_alone=node.params["auto_leave_when_alone"],
+            )
         )

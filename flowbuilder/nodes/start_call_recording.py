@@ -5,14 +5,14 @@ Recording goes on in the background until ``stop_call_recording`` or the end of 
 
 from __future__ import annotations
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
+from flowbuilder.callr.wire import Command
 from flowbuilder.nodes._base import VOICE, CommandKind, Context, NodeSpec, prompt_param, register
 
 
 @register
 class StartCallRecording(CommandKind):
     name = "start_call_recording"
-    pure_command = True
     title = "Start call recording"
     description = "Start recording the whole conversation; it runs until stopped or hang-up."
     category = "Call control"
@@ -27,5 +27,6 @@ class StartCallRecording(CommandKind):
         VOICE,
     )
 
-    def command(self, node: NodeSpec, ctx: Context) -> wire.Command:
-        return wire.start_call_recording(ctx.media(node.params["announce"], node.params["voice"]))
+    def command(self, node: NodeSpec, ctx: Context) -> Command:
+        announce = ctx.media(node.params["announce"], node.params["voice"])
+        return commands.build("start_call_recording", announce=announce)

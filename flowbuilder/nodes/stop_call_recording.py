@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
+from flowbuilder.callr.wire import Command
 from flowbuilder.nodes._base import VOICE, CommandKind, Context, NodeSpec, prompt_param, register
 
 
 @register
 class StopCallRecording(CommandKind):
     name = "stop_call_recording"
-    pure_command = True
     title = "Stop call recording"
     description = "Stop recording the conversation (started by start_call_recording)."
     category = "Call control"
@@ -20,5 +20,6 @@ class StopCallRecording(CommandKind):
         VOICE,
     )
 
-    def command(self, node: NodeSpec, ctx: Context) -> wire.Command:
-        return wire.stop_call_recording(ctx.media(node.params["announce"], node.params["voice"]))
+    def command(self, node: NodeSpec, ctx: Context) -> Command:
+        announce = ctx.media(node.params["announce"], node.params["voice"])
+        return commands.build("stop_call_recording", announce=announce)

@@ -1,8 +1,9 @@
 """``subflow``: run another flow (by name) from its entry; when it ends, leave through ``done``.
 
-A subflow is an ordinary flow, reused: "collect a PIN", "out-of-hours message". It is supplied at
-compile time, ``compile(main, subflows={"collect_pin": pin_flow})``, and compiled into the same
-program (nested subflows too). When the subflow reaches an outcome with no edge, the call returns
+A subflow is an ordinary flow, reused: "collect a PIN", "out-of-hours message". The flow that
+runs it carries it, ``main.use(pin_flow)``, so it is saved inside the flow's file (or referenced
+by a path next to it), exported with it and compiled into the same program (nested subflows
+too). When the subflow reaches an outcome with no edge, the call returns
 here and goes on through ``done``; a ``hangup`` inside it ends the call. Variables are shared both
 ways; the flow's voice, time zone and error path stay those of the main flow.
 """
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from flowbuilder.errors import UnknownNodeKindError
+from flowbuilder.names import FLOW_NAME
 from flowbuilder.nodes._base import (
     Action,
     Context,
@@ -38,7 +40,7 @@ class Subflow(NodeKind):
             "flow",
             "text",
             "",
-            "Name of the flow to run, as given in compile(..., subflows={name: flow}).",
+            "Name of the flow to run: one this flow carries (flow.use(the_flow), saved with it).",
             required=True,
             max=64,
             example="my_subflow",
@@ -47,8 +49,6 @@ class Subflow(NodeKind):
     static_outcomes = ("done",)
 
     def check_values(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        from flowbuilder.flow import FLOW_NAME  # flow imports the node kinds: import late
-
         name = params["flow"]
         if not FLOW_NAME.match(name):
             return [("flow", f"must be a flow name (letters, digits, _ . -), got {name!r}")]
@@ -60,22 +60,14 @@ class Subflow(NodeKind):
         name = params.get("flow")
         if not isinstance(name, str) or not name:
             return []
-        if subflows is None:
-            return [
-                (
-                    "warning",
-                    "flow",
-                    f"subflow {name!r} must be supplied at compile time: "
-                    f"compile(flow, subflows={{{name!r}: the_flow}})",
-                )
-            ]
-        if name not in subflows:
-            known = ", ".join(sorted(subflows)) or "none"
+        if subflows is None or name not in subflows:
+            known = ", ".join(sorted(subflows or {})) or "none"
             return [
                 (
                     "error",
                     "flow",
-                    f"unknown subflow {name!r}; subflows supplied: {known}",
+                    f"unknown subflow {name!r}; subflows carried: {known}; add it with "
+                    "flow.use(the_flow) (saved with the flow) or under 'subflows' in its file",
                 )
             ]
         if not _waits(subflows[name]):
@@ -87,6 +79,10 @@ class Subflow(NodeKind):
                 )
             ]
         return []
+
+    def subflows_called(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        name = params.get("flow")
+        return (name,) if isinstance(name, str) and name else ()
 
     def start(self, node: NodeSpec, ctx: Context) -> Action:
         return EnterSubflow(node.params["flow"])

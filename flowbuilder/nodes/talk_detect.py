@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
+from flowbuilder.callr.wire import Command
 from flowbuilder.nodes._base import (
     VOICE,
     Action,
@@ -31,11 +32,12 @@ from flowbuilder.nodes._base import (
     register,
 )
 
+TALK_DETECT = commands.COMMANDS["play_talk_detect"]
+
 
 @register
 class TalkDetect(CommandKind):
     name = "talk_detect"
-    pure_command = True
     title = "Human or machine?"
     description = "Detect whether a person or an answering machine picked up, and route by it."
     category = "Call control"
@@ -118,15 +120,10 @@ class TalkDetect(CommandKind):
             ]
         return []
 
-    def command(self, node: NodeSpec, ctx: Context) -> wire.Command:
+    def command(self, node: NodeSpec, ctx: Context) -> Command:
         p = node.params
-        return wire.play_talk_detect(
-            ctx.media(p["prompt"], p["voice"]),
-            silence_ms=p["silence_ms"],
-            min_ms=p["min_ms"],
-            max_ms=p["max_ms"],
-            analysistime_ms=p["analysistime_ms"],
-        )
+        timings = {key.name: p[key.name] for key in TALK_DETECT.keys if key.type == "int"}
+        return TALK_DETECT.build(media_id=ctx.media(p["prompt"], p["voice"]), **timings)
 
     def resume(self, node: NodeSpec, ctx: Context, result: Result) -> Action:
         ok = isinstance(result, CommandResult) and not result.error
@@ -134,8 +131,8 @@ class TalkDetect(CommandKind):
         if node.params["variable"]:
             ctx.variables[node.params["variable"]] = verdict
         upper = verdict.upper()
-        if "MACHINE" in upper:
+        if commands.TALK_MACHINE in upper:
             return Go("machine")
-        if "HUMAN" in upper:
+        if commands.TALK_HUMAN in upper:
             return Go("human")
         return Go("unknown")

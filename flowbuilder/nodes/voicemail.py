@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
 from flowbuilder.nodes._base import (
     VOICE,
     Action,
@@ -45,11 +45,11 @@ class Voicemail(NodeKind):
 
     def start(self, node: NodeSpec, ctx: Context) -> Action:
         prompt = ctx.media(node.params["prompt"], node.params["voice"])
-        if prompt == wire.NO_MEDIA:
+        if prompt == commands.NO_MEDIA:
             ctx.local["phase"] = "record"
             return Send(record_command(node))
         ctx.local["phase"] = "prompt"
-        return Send(wire.play(prompt))
+        return Send(commands.build("play", media_id=prompt))
 
     def resume(self, node: NodeSpec, ctx: Context, result: Result) -> Action:
         if ctx.local.get("phase") == "prompt":

@@ -14,7 +14,6 @@ import hashlib
 import json
 import secrets
 import sqlite3
-import string
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-HASH_ALPHABET: Final = string.ascii_uppercase + string.digits
-PACKAGE: Final = {"name": "REALTIME10", "type": "REALTIME", "has_did": True}
+from flowbuilder.callr.constants import APP_PACKAGE, HASH_ALPHABET
+
+PACKAGE: Final = APP_PACKAGE
 
 
 def utc_now() -> str:

@@ -15,37 +15,23 @@ holds; trailing optional params may be left out (``apps.get_list()`` = ``[false]
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from flowbuilder.callr import jsonrpc
+from flowbuilder.callr import jsonrpc, methods
+from flowbuilder.callr.constants import (
+    APP_PARAMS,
+    APP_TYPE,
+    CDR_FIELD,
+    CLI_BLOCKED,
+    DATA_FORMAT,
+    DEFAULT_TARGET_TIMEOUT_S,
+    E164,
+    TARGET_TIMEOUT_S,
+)
 from flowbuilder.callr.jsonrpc import RpcFault
 from flowbuilder.sandbox.account import Account, AppRecord, DidRecord
-
-E164: Final = re.compile(r"\+[1-9][0-9]{6,14}\Z")
-CDR_FIELD: Final = re.compile(r"[A-Za-z0-9]{0,32}\Z")
-APP_TYPE: Final = "REALTIME10"
-APP_PARAMS: Final = ("url", "login", "password", "data_format")
-RING_TIMEOUT_S: Final = (5, 300)
-DEFAULT_RING_S: Final = 30
-
-# method -> (positional param names, how many are required)
-SIGNATURES: Final[dict[str, tuple[tuple[str, ...], int]]] = {
-    "apps.create": (("type", "name", "params"), 2),
-    "apps.get": (("app",), 1),
-    "apps.edit": (("app", "name", "params"), 3),
-    "apps.delete": (("app",), 1),
-    "apps.get_list": (("with_numbers",), 0),
-    "apps.assign_did": (("app", "did"), 2),
-    "apps.remove_did": (("did",), 1),
-    "apps.get_dids": (("only_available",), 0),
-    "calls.realtime": (("app", "target", "options"), 2),
-    "calls.hangup": (("callid", "options"), 1),
-    "calls.realtime_break": (("callid",), 1),
-}
-ALIASES: Final = {"dialr/call.realtime": "calls.realtime"}
 
 
 class CallControl(Protocol):
@@ -96,11 +82,11 @@ class Api:
         return RpcFault.of(name, path, detail, self.codes)
 
     def dispatch(self, method: str, params: list[Any]) -> Any:
-        method = ALIASES.get(method, method)
+        method = methods.ALIASES.get(method, method)
         handler = self._methods.get(method)
         if handler is None:
             raise self.fault("METHOD_NOT_FOUND", "method", f"unknown method {method[:100]!r}")
-        names, required = SIGNATURES[method]
+        names, required = methods.METHODS[method].params, methods.METHODS[method].required
         if len(params) > len(names):
             raise self.fault(
                 "INVALID_PARAMS",
@@ -175,11 +161,11 @@ class Api:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise self.fault("PROPERTY_VALUE_ERROR", "params.url", "url must be an http(s) URL")
-        out = {"url": url, "login": "", "password": "", "data_format": "JSON"}
+        out = {"url": url, "login": "", "password": "", "data_format": DATA_FORMAT}
         for key in ("login", "password"):
             if p.get(key) is not None:
                 out[key] = self._str(p[key], f"params.{key}")
-        if p.get("data_format") not in (None, "JSON"):
+        if p.get("data_format") not in (None, DATA_FORMAT):
             raise self.fault(
                 "PROPERTY_VALUE_ERROR", "params.data_format", "data_format must be JSON"
             )
@@ -238,10 +224,10 @@ class Api:
             raise self.fault(
                 "INVALID_PARAM_FORMAT", "target.number", "number must be +E164, e.g. +33612345678"
             )
-        timeout = target.get("timeout", DEFAULT_RING_S)
+        timeout = target.get("timeout", DEFAULT_TARGET_TIMEOUT_S)
         if not isinstance(timeout, int) or isinstance(timeout, bool):
             raise self.fault("INVALID_PARAM_FORMAT", "target.timeout", "timeout must be seconds")
-        low, high = RING_TIMEOUT_S
+        low, high = TARGET_TIMEOUT_S
         if not low <= timeout <= high:
             raise self.fault(
                 "PROPERTY_VALUE_ERROR", "target.timeout", f"timeout must be {low} to {high} s"
@@ -254,8 +240,8 @@ class Api:
                 "options.cdr_field",
                 "cdr_field must be a string of up to 32 letters and digits",
             )
-        cli = options.get("cli", "BLOCKED")
-        if cli != "BLOCKED" and cli not in self.account.clis:
+        cli = options.get("cli", CLI_BLOCKED)
+        if cli != CLI_BLOCKED and cli not in self.account.clis:
             raise self.fault(
                 "PROPERTY_VALUE_ERROR",
                 "options.cli",

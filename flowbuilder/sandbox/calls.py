@@ -30,6 +30,7 @@ from typing import Any, Final, Literal
 import httpx
 
 from flowbuilder.callr import wire
+from flowbuilder.callr.constants import ANSWER_WINDOW_S
 from flowbuilder.callr.rpc import shared_ssl_context
 from flowbuilder.errors import CallbackError
 from flowbuilder.phone import CallSetup, NextPost, Script, SimulatedCall, Transcript
@@ -163,7 +164,7 @@ class Phones:
         self,
         *,
         clock: Clock = "simulated",
-        answer_timeout_s: float = wire.ANSWER_WINDOW_S,
+        answer_timeout_s: float = ANSWER_WINDOW_S,
         max_in_flight: int = 16,
     ) -> None:
         if clock not in CLOCKS:

@@ -16,12 +16,9 @@ anywhere else -- a notebook cell included, whose kernel loop is never blocked on
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 import secrets
-import threading
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -29,31 +26,25 @@ from typing import Any, Final
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from flowbuilder._subscribers import Subscribers
-from flowbuilder.callr import jsonrpc, wire
+from flowbuilder._loopthread import LoopThread
+from flowbuilder._rerun import Live
+from flowbuilder.callr import jsonrpc
+from flowbuilder.callr.constants import ANSWER_WINDOW_S, E164
 from flowbuilder.callr.rpc import AsyncCallrClient, CallrClient
 from flowbuilder.callr.types import App, Did
 from flowbuilder.phone import CallSetup, Script, Transcript, script_of
-from flowbuilder.sandbox.account import (
-    DEFAULT_CLIS,
-    DEFAULT_DIDS,
-    Account,
-    AppRecord,
-    DidRecord,
-    new_hash,
-    utc_now,
-)
-from flowbuilder.sandbox.api import E164, Api
+from flowbuilder.sandbox.account import DEFAULT_CLIS, DEFAULT_DIDS, Account, DidRecord, utc_now
+from flowbuilder.sandbox.api import Api
 from flowbuilder.sandbox.calls import Clock, Phones, SandboxCall
 from flowbuilder.sandbox.http import HARD_MAX_BODY, MAX_BODY, Auth, make_app
+from flowbuilder.sandbox.switchboard import Switchboard
 
 log = logging.getLogger("flowbuilder.sandbox")
 
 DEMO_LOGIN: Final = "sandbox"
 DEFAULT_CALLER: Final = "+33639980001"
-MAX_CALLS_KEPT: Final = 100_000
 # Sandboxes started on a fixed port in this process: re-running a notebook cell replaces one.
-_RUNNING: weakref.WeakValueDictionary[tuple[str, int], Sandbox] = weakref.WeakValueDictionary()
+_RUNNING: Final = Live["Sandbox"]("sandbox")
 
 
 class Sandbox:
@@ -76,7 +67,7 @@ class Sandbox:
         api_key: str | None = None,
         db: str | Path | None = None,
         clock: Clock = "simulated",
-        answer_timeout_s: float = wire.ANSWER_WINDOW_S,
+        answer_timeout_s: float = ANSWER_WINDOW_S,
         dids: Iterable[DidRecord] = DEFAULT_DIDS,
         clis: Iterable[str] = DEFAULT_CLIS,
         error_codes: Mapping[str, int] | None = None,
@@ -99,18 +90,12 @@ class Sandbox:
         self._did_seed = tuple(dids)
         self._cli_seed = tuple(clis)
         self._codes = dict(error_codes or {})
-        self.callees: dict[str, Script] = {}
-        self._calls: dict[int, SandboxCall] = {}
-        self._by_hash: dict[str, SandboxCall] = {}
-        self._lock = threading.Lock()
+        self.switchboard = Switchboard()
         self.account: Account | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._thread: LoopThread | None = None
         self._server: HTTPServer | None = None
-        self._phones: Phones | None = None
         self._client: CallrClient | None = None
         self._clients: list[CallrClient] = []
-        self._subscribers = Subscribers[SandboxCall](log, "sandbox")
 
     # -- credentials --------------------------------------------------------------------------
 
@@ -140,7 +125,7 @@ class Sandbox:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and self._thread.running
 
     @property
     def port(self) -> int:
@@ -164,7 +149,7 @@ class Sandbox:
         if self.running:
             return self
         if self._port:
-            previous = _RUNNING.get((self.host, self._port))
+            previous = _RUNNING.previous((self.host, self._port))
             if previous is not None and previous is not self:
                 log.info("stopping the sandbox already on port %s", self._port)
                 previous.stop()
@@ -172,42 +157,23 @@ class Sandbox:
         self._port = sockets[0].getsockname()[1]
         if self.account is None or self._db is not None:  # memory state outlives a restart
             self.account = Account(dids=self._did_seed, clis=self._cli_seed, db=self._db)
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            self._loop = loop
-            try:
-                loop.run_until_complete(self._serve(sockets))
-            except BaseException as exc:  # reported to start()
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(self._shutdown())
-                loop.close()
-
-        self._thread = threading.Thread(target=run, name=f"flowbuilder-sandbox-{self._port}")
-        self._thread.daemon = True
-        self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread.join()
+        self._thread = LoopThread(f"flowbuilder-sandbox-{self._port}")
+        try:
+            self._thread.start(lambda: self._serve(sockets))
+        except BaseException:
+            for sock in sockets:
+                sock.close()
             self._thread = None
-            raise failure[0]
-        _RUNNING[(self.host, self._port)] = self
+            raise
+        _RUNNING.claim((self.host, self._port), self)
         return self
 
     async def _serve(self, sockets: list[Any]) -> None:
         assert self.account is not None
-        self._phones = Phones(clock=self.clock, answer_timeout_s=self.answer_timeout_s)
-        api = Api(self.account, self, self._codes)
+        assert self._thread is not None
+        self.switchboard.phones = Phones(clock=self.clock, answer_timeout_s=self.answer_timeout_s)
+        self.switchboard.schedule = self._thread.soon
+        api = Api(self.account, self.switchboard, self._codes)
         auth = Auth(self._login, self._password, self._api_key)
         app = make_app(api, auth, self, max_body=self.max_body)
         self._server = HTTPServer(
@@ -219,25 +185,22 @@ class Sandbox:
         if self._server is not None:
             self._server.stop()
             await self._server.close_all_connections()
-        if self._phones is not None:
-            await self._phones.aclose()
+        if self.switchboard.phones is not None:
+            await self.switchboard.phones.aclose()
 
     def stop(self) -> None:
         """Stop serving and end calls in progress (idempotent)."""
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
+        thread, self._thread = self._thread, None
+        if thread is None:
             return
-        if thread.is_alive():
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=10)
-        self._thread = None
-        self._loop = None
+        thread.stop(self._shutdown)
+        self.switchboard.schedule = None
+        self.switchboard.unfollow_all()
         for client in [self._client, *self._clients]:
             if client is not None:
                 client.close()
         self._client, self._clients = None, []
-        if _RUNNING.get((self.host, self._port)) is self:
-            del _RUNNING[(self.host, self._port)]
+        _RUNNING.release((self.host, self._port), self)
         if self.account is not None:
             self.account.close()
 
@@ -252,7 +215,7 @@ class Sandbox:
         apps = len(self.account.apps) if self.account else 0
         return (
             f"<Sandbox {self.url if self.running else self.base_url} {state}, {apps} apps, "
-            f"{len(self._calls)} calls, clock={self.clock}>"
+            f"{len(self.switchboard)} calls, clock={self.clock}>"
         )
 
     def _repr_html_(self) -> str:
@@ -300,14 +263,16 @@ class Sandbox:
 
     # -- phones -------------------------------------------------------------------------------
 
+    @property
+    def callees(self) -> dict[str, Script]:
+        """How numbers called by ``calls.realtime`` behave, by number."""
+        return self.switchboard.callees
+
     def set_callee(
         self, number: str, script: Script | Mapping[str, Any] | Sequence[str | None] | None
     ) -> None:
         """How *number* behaves when ``calls.realtime`` rings it (default: answers, silent)."""
-        if not E164.match(number):
-            raise ValueError(f"number must be +E164, e.g. +447890123456; got {number!r}")
-        with self._lock:
-            self.callees[number] = script_of(script)
+        self.switchboard.set_callee(number, script)
 
     def call_in(
         self,
@@ -319,7 +284,7 @@ class Sandbox:
         timeout: float | None = 300.0,
     ) -> Transcript:
         """An inbound call to *did* (number or hash) from *from_number*; blocks until it ends."""
-        if threading.current_thread() is self._thread:
+        if self._thread is not None and self._thread.in_thread():
             raise RuntimeError("call_in would block the sandbox's own loop: use start_call_in")
         return self.start_call_in(did, from_number, script, cli_name=cli_name).result(timeout)
 
@@ -344,89 +309,20 @@ class Sandbox:
             raise ValueError(f"from_number must be +E164 or empty, got {from_number!r}")
         setup = CallSetup(
             app=app.hash,
-            callid=self._new_callid(),
+            callid=self.switchboard.new_callid(),
             number=record.intl_number,
             cli_number=from_number,
             cli_name=cli_name,
             date_started=utc_now(),
         )
         call = SandboxCall(setup, script_of(script), url=app.url, auth=app.basic_auth)
-        self._launch(call)
+        self.switchboard.launch(call)
         return call
-
-    # CallControl, used by the API (on the sandbox's loop) ----------------------------------
-
-    def place_call(
-        self, app: AppRecord, number: str, ring_timeout_s: int, cdr_field: str, cli: str
-    ) -> str:
-        with self._lock:
-            request_hash = new_hash(self._by_hash)
-            script = self.callees.get(number) or Script()
-        setup = CallSetup(
-            app=app.hash,
-            callid=self._new_callid(),
-            number=number,
-            cli_number="" if cli == "BLOCKED" else cli,
-            request_hash=request_hash,
-            cdr_field=cdr_field,
-            date_started=utc_now(),
-            ring_timeout_s=ring_timeout_s,
-        )
-        self._launch(SandboxCall(setup, script, url=app.url, auth=app.basic_auth))
-        return request_hash
-
-    def hangup(self, callid: int) -> bool | None:
-        call = self._calls.get(callid)
-        if call is None:
-            return None
-        if call.done:
-            return False
-        call.hangup_requested = True
-        if call._wake is not None:
-            call._wake.set()
-        return True
-
-    def realtime_break(self, callid: int) -> bool | None:
-        call = self._calls.get(callid)
-        if call is None:
-            return None
-        if call.done or not call.pausing or call._wake is None:
-            return False
-        call._wake.set()
-        return True
-
-    def _new_callid(self) -> int:
-        with self._lock:
-            while True:
-                # 64-bit on CALLR's side; kept below 2**53 so JavaScript reads it exactly
-                callid = secrets.randbelow(2**53 - 10**9) + 10**9
-                if callid not in self._calls:
-                    return callid
-
-    def _launch(self, call: SandboxCall) -> None:
-        with self._lock:
-            if len(self._calls) >= MAX_CALLS_KEPT:  # forget the oldest finished call
-                oldest = next((c for c in self._calls.values() if c.done), None)
-                if oldest is not None:
-                    self._calls.pop(oldest.callid, None)
-                    self._by_hash.pop(oldest.request_hash or "", None)
-            self._calls[call.callid] = call
-            if call.request_hash:
-                self._by_hash[call.request_hash] = call
-        call.future.add_done_callback(lambda _: self._ended(call))
-        self._on_loop(lambda: self._start_call(call))
 
     def subscribe(self, callback: Callable[[SandboxCall], object]) -> Callable[[], None]:
         """Call *callback(call)* when each call ends (from the sandbox's thread: keep it quick);
         returns the function that unsubscribes."""
-        return self._subscribers.add(callback)
-
-    def _ended(self, call: SandboxCall) -> None:
-        self._subscribers.publish(call)
-
-    def _start_call(self, call: SandboxCall) -> None:
-        assert self._phones is not None
-        self._phones.start(call)
+        return self.switchboard.subscribe(callback)
 
     # -- transcripts --------------------------------------------------------------------------
 
@@ -434,30 +330,18 @@ class Sandbox:
         """Fill in the node path of each call's transcript from a callback server running in
         this process (a ``ServerHandle``, or anything with ``subscribe(callback)`` whose events
         carry ``callid`` and ``path``). CALLR itself never learns the path; this is for tests and
-        notebooks. Returns the function that stops following."""
-
-        def on_event(event: Any) -> None:
-            path = getattr(event, "path", ())
-            call = self._calls.get(getattr(event, "callid", None) or 0)
-            if call is not None and path:
-                call.transcript.path.extend(path)
-
-        unsubscribe: Callable[[], None] = server.subscribe(on_event)
-        return unsubscribe
+        notebooks. Following the same server again changes nothing. Returns the function that
+        stops following."""
+        return self.switchboard.follow(server)
 
     @property
     def calls(self) -> list[SandboxCall]:
         """Every call so far, oldest first."""
-        with self._lock:
-            return list(self._calls.values())
+        return self.switchboard.calls
 
     def call(self, key: int | str) -> SandboxCall:
         """A call by callid or request hash."""
-        with self._lock:
-            found = self._calls.get(key) if isinstance(key, int) else self._by_hash.get(key)
-        if found is None:
-            raise LookupError(f"no call {key!r} in the sandbox")
-        return found
+        return self.switchboard.call(key)
 
     def transcript(self, key: int | str) -> Transcript:
         """The transcript of a call (by callid or request hash), finished or not."""
@@ -477,12 +361,3 @@ class Sandbox:
         if not self.running or self.account is None:
             raise RuntimeError("the sandbox is not running: call sb.start() or use `with`")
         return self.account
-
-    def _on_loop(self, fn: Callable[[], None]) -> None:
-        loop = self._loop
-        if loop is None:
-            raise RuntimeError("the sandbox is not running")
-        if threading.current_thread() is self._thread:
-            fn()
-        else:
-            loop.call_soon_threadsafe(fn)

@@ -54,9 +54,9 @@ from typing import TYPE_CHECKING
 from flowbuilder._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from flowbuilder.server.calls import ActiveCall
     from flowbuilder.server.command import main
     from flowbuilder.server.events import Event, EventLog
-    from flowbuilder.server.routing import ActiveCall
     from flowbuilder.server.runner import (
         DEFAULT_ANSWER_BUDGET_MS,
         DEFAULT_MAX_BODY_BYTES,
@@ -74,7 +74,7 @@ __getattr__, __dir__ = lazy_attributes(
         "main": "flowbuilder.server.command",
         "Event": "flowbuilder.server.events",
         "EventLog": "flowbuilder.server.events",
-        "ActiveCall": "flowbuilder.server.routing",
+        "ActiveCall": "flowbuilder.server.calls",
         "DEFAULT_ANSWER_BUDGET_MS": "flowbuilder.server.runner",
         "DEFAULT_MAX_BODY_BYTES": "flowbuilder.server.runner",
         "ServerHandle": "flowbuilder.server.runner",

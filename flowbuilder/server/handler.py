@@ -7,46 +7,38 @@ counts it as it arrives and keeps no more than the limit.
 Checks run in this order, each refusal one plain-text line: POST only (405), a flow at this path
 (404), credentials when every flow here shares them (401), ``Content-Type: application/json``
 (415), body size (413), a well-formed callback (400), a flow for its ``app`` (404), that flow's
-credentials (401). After that the request is a live call and gets a CALLR answer whatever
-happens: a bug anywhere gives the engine's fallback (an apology, then a hang-up), never a 500.
+credentials (401), the replay guard (409: an older step, a POST after the call's HANGUP...).
+After that the request is a live call and gets a CALLR answer whatever happens: a bug anywhere
+gives the engine's fallback (an apology, then a hang-up), never a 500.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable
-from dataclasses import replace
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from tornado.httputil import HTTPServerRequest
 from tornado.routing import AnyMatches, Matcher, Rule
 from tornado.web import Application, RequestHandler, stream_request_body
 
-from flowbuilder import effect_runner, engine
+from flowbuilder import engine
 from flowbuilder.callr import wire
-from flowbuilder.effects import Effect, EffectResult, HttpRequest
 from flowbuilder.errors import CallbackError
-from flowbuilder.server.eager import EagerApplication
+from flowbuilder.server import replay
 from flowbuilder.server.events import Event
-from flowbuilder.server.routing import Deployment, Router
+from flowbuilder.server.routes import Deployment
+from flowbuilder.server.service import CallbackService
 
 logger = logging.getLogger("flowbuilder.server")
 
 JSON_TYPE: Final = "application/json"
-#: Below this much of the answer budget left, an effect is not started: it takes ``timeout``.
-MIN_EFFECT_MS: Final = 50
-#: Extra time given to the effect runner past an effect's own deadline before we stop waiting.
-EFFECT_GRACE_MS: Final = 100
-_ENDED: Final = wire.ENDED_STATUSES
-
-
-def normalize_path(path: str) -> str:
-    """``/callr/`` and ``/callr`` are the same route; the root is ``/``."""
-    return path.rstrip("/") or "/"
+#: How often a retry that arrived while its first copy is being answered looks again.
+PENDING_POLL_S: Final = 0.02
 
 
 @functools.lru_cache(maxsize=64)  # clients send the same few headers again and again
@@ -63,36 +55,16 @@ def _media_type(header: str | None) -> tuple[str, str]:
     return media.strip().lower(), charset
 
 
-def describe_effect(effect: Effect, result: EffectResult, elapsed_ms: float) -> str:
-    """One line for the event log; a URL's query string (often a key) is left out."""
-    if isinstance(effect, HttpRequest):
-        try:
-            parts = urlsplit(effect.url)
-            where = f"{parts.scheme}://{parts.netloc}{parts.path}"
-        except ValueError:
-            where = "(bad URL)"
-        what = f"{effect.method} {where}"
-    else:
-        what = f"python {effect.target}"
-    if result.timed_out:
-        got = f"timed out after {effect.timeout_ms} ms"
-    elif result.error:
-        got = f"failed: {result.error}"
-    else:
-        got = f"HTTP {result.status}" if result.status is not None else "ok"
-    return f"{what}: {got} ({elapsed_ms:.0f} ms)"
-
-
 class CallbackHandler(RequestHandler):
-    """Answers CALLR REAL-TIME callbacks for the flows in its :class:`Router`."""
+    """Answers CALLR REAL-TIME callbacks for the flows of its :class:`CallbackService`."""
 
-    router: Router
+    service: CallbackService
 
-    def initialize(self, router: Router) -> None:
-        self.router = router
+    def initialize(self, service: CallbackService) -> None:
+        self.service = service
         self._started = time.perf_counter()
         self._arrived = time.time()
-        router.in_flight += 1
+        service.in_flight.begin()
         self._counted = True
 
     def _body(self) -> bytes:
@@ -105,35 +77,87 @@ class CallbackHandler(RequestHandler):
     # -- the request --------------------------------------------------------------------------
 
     def post(self) -> Awaitable[None] | None:
-        # returns a coroutine only when effects must be awaited: the common path stays sync
+        # a coroutine only when the answer must wait (effects, a retry in flight): the common
+        # path answers without one
         found = self._accept()
         if found is None:
             return None
         deployment, callback = found
         # a live call from here on: it gets a CALLR answer, whatever happens
+        digest = hashlib.blake2b(self._body(), digest_size=16).digest()
+        verdict = self._check(callback, digest)
+        if verdict is not None:
+            return self._verdict(deployment, callback, digest, verdict)
+        return self._answer(deployment, callback, digest)
+
+    def _answer(
+        self, deployment: Deployment, callback: wire.Callback, digest: bytes
+    ) -> Awaitable[None] | None:
         try:
             outcome = engine.step(
                 deployment.program,
                 callback,
-                config=self.router.config,
+                config=self.service.config,
                 now=self._arrived,
                 versions=deployment.versions,
             )
             if isinstance(outcome, engine.EffectNeeded):
-                # a task of its own: this runs inline in the connection's task (server.eager)
-                return asyncio.ensure_future(self._with_effects(deployment, callback, outcome))
-            self._reply(deployment, callback, outcome, ())
-        except Exception as exc:
-            self._bug(deployment, callback, exc)
+                return self._with_effects(deployment, callback, digest, outcome)
+            self._reply(deployment, callback, digest, outcome, ())
+        except BaseException as exc:  # node code raising SystemExit must not stop the server
+            self._bug(deployment, callback, digest, exc)
         return None
+
+    def _check(self, callback: wire.Callback, digest: bytes) -> replay.Verdict | None:
+        """The replay guard's verdict on a live POST; None: answer it."""
+        if callback.call_status in wire.ENDED_STATUSES:
+            return None
+        verdict = self.service.replay.check(callback.callid, callback.command_id, digest)
+        return None if isinstance(verdict, replay.Proceed) else verdict
+
+    def _verdict(
+        self,
+        deployment: Deployment,
+        callback: wire.Callback,
+        digest: bytes,
+        verdict: replay.Verdict,
+    ) -> Awaitable[None] | None:
+        match verdict:
+            case replay.Repeat(body):
+                self._repeat(deployment, callback, body)
+            case replay.Refuse(reason):
+                self._refuse(409, reason, callback=callback)
+            case _:  # Pending: the same POST is being answered; its answer is ours
+                return self._after_pending(deployment, callback, digest)
+        return None
+
+    async def _after_pending(
+        self, deployment: Deployment, callback: wire.Callback, digest: bytes
+    ) -> None:
+        deadline = self._started + self.service.answer_budget_ms / 1000
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(PENDING_POLL_S)
+            verdict = self._check(callback, digest)
+            if not isinstance(verdict, replay.Pending):
+                if verdict is None:  # the first copy was abandoned: answer this one
+                    await self._await(self._answer(deployment, callback, digest))
+                else:
+                    await self._await(self._verdict(deployment, callback, digest, verdict))
+                return
+        self._refuse(409, f"call {callback.callid}: the same POST is still being answered")
+
+    @staticmethod
+    async def _await(awaitable: Awaitable[None] | None) -> None:
+        if awaitable is not None:
+            await awaitable
 
     def _accept(self) -> tuple[Deployment, wire.Callback] | None:
         """The deployment and callback of a usable request; else refuse it and give None."""
-        router = self.router
+        service = self.service
         path = self.request.path
-        table = router.tables.get(path) or router.tables.get(normalize_path(path))
+        table = service.routes.table(path)
         if table is None:
-            self._refuse(404, f"no flow is served at {path}; POST to {router.paths()}")
+            self._refuse(404, f"no flow is served at {path}; POST to {service.routes.paths()}")
             return None
         uniform, auth = table.uniform, table.auth
         auth_header = (
@@ -149,7 +173,7 @@ class CallbackHandler(RequestHandler):
             return None
         size = self._oversize()
         if size is not None:
-            self._refuse(413, f"body is {size} bytes; the limit is {router.max_body_bytes}")
+            self._refuse(413, f"body is {size} bytes; the limit is {service.max_body_bytes}")
             return None
         try:
             callback = wire.parse_callback(self._body())
@@ -166,42 +190,24 @@ class CallbackHandler(RequestHandler):
         return deployment, callback
 
     async def _with_effects(
-        self, deployment: Deployment, callback: wire.Callback, outcome: engine.Outcome
+        self,
+        deployment: Deployment,
+        callback: wire.Callback,
+        digest: bytes,
+        outcome: engine.Outcome,
     ) -> None:
         notes: list[str] = []
+        deadline = self._started + self.service.answer_budget_ms / 1000
         try:
             while isinstance(outcome, engine.EffectNeeded):
-                result = await self._perform(outcome.effect, notes)
+                result = await self.service.effects.perform(outcome.effect, deadline, notes)
                 outcome = engine.resume(outcome, result, now=time.time())
-            self._reply(deployment, callback, outcome, tuple(notes))
-        except Exception as exc:
-            self._bug(deployment, callback, exc, tuple(notes))
-
-    async def _perform(self, effect: Effect, notes: list[str]) -> EffectResult:
-        """Perform *effect* within what is left of the answer budget."""
-        left_ms = self.router.answer_budget_ms - (time.perf_counter() - self._started) * 1000
-        if left_ms < MIN_EFFECT_MS:
-            result = EffectResult(timed_out=True)
-            notes.append(describe_effect(effect, result, 0.0) + " [no time left]")
-            return result
-        if effect.timeout_ms > left_ms:
-            effect = replace(effect, timeout_ms=int(left_ms))
-        began = time.perf_counter()
-        try:
-            client = await self.router.http_client()
-            left_ms = self.router.answer_budget_ms - (time.perf_counter() - self._started) * 1000
-            if effect.timeout_ms > left_ms:  # making the client took a little of the budget
-                effect = replace(effect, timeout_ms=max(1, int(left_ms)))
-            result = await asyncio.wait_for(
-                effect_runner.perform_async(effect, client=client),
-                (effect.timeout_ms + EFFECT_GRACE_MS) / 1000,
-            )
-        except TimeoutError:
-            result = EffectResult(timed_out=True)
-        except Exception as exc:  # the runner should not raise; if it does, the node sees why
-            result = EffectResult(error=f"{type(exc).__name__}: {exc}")
-        notes.append(describe_effect(effect, result, (time.perf_counter() - began) * 1000))
-        return result
+            self._reply(deployment, callback, digest, outcome, tuple(notes))
+        except asyncio.CancelledError:
+            self.service.replay.abandoned(callback.callid, digest)
+            raise
+        except BaseException as exc:
+            self._bug(deployment, callback, digest, exc, tuple(notes))
 
     # -- answers ------------------------------------------------------------------------------
 
@@ -209,6 +215,7 @@ class CallbackHandler(RequestHandler):
         self,
         deployment: Deployment,
         callback: wire.Callback,
+        digest: bytes,
         reply: engine.Reply,
         effects: tuple[str, ...],
     ) -> None:
@@ -218,74 +225,102 @@ class CallbackHandler(RequestHandler):
             self.write(body)
         else:  # HANGUP and never-answered calls: 200, empty
             self.clear_header("Content-Type")
-        latency_ms = (time.perf_counter() - self._started) * 1000
         trace = reply.trace
-        router = self.router
+        service = self.service
         callid = callback.callid
-        # the books are kept before the answer leaves: a client that has its answer sees them
-        if callback.call_status in _ENDED:
-            router.call_ended(callid, deployment)
-        else:
-            router.call_seen(
-                callid,
-                callback.app,
-                deployment.program,
-                trace.version,
-                trace.node,
-                trace.path,
-                self._arrived,
-            )
         version = trace.version or deployment.program.version
-        # positional, in field order: half the cost of keywords, on every callback
+        # the books are kept before the answer leaves: a client that has its answer sees them
+        if callback.call_status in wire.ENDED_STATUSES:
+            service.replay.ended(callid)
+            if service.calls.ended(callid) is not None:
+                service.prune_versions(deployment)  # its last call may have ended
+        else:
+            if reply.answer is not None:
+                service.replay.answered(callid, digest, reply.answer.command_id, body)
+            service.calls.seen(
+                callid,
+                app=callback.app,
+                flow=deployment.program.name,
+                version=version,
+                node=trace.node,
+                path=trace.path,
+                now=self._arrived,
+            )
         event = Event(
-            self._arrived,  # time
-            callid,
-            callback.app,
-            callback.call_status,
-            callback.command,
-            callback.command_result,
-            callback.command_error,
-            reply.answer.command.name if reply.answer is not None else None,  # answered
-            trace.node,
-            trace.path,
-            trace.error,
-            trace.warning,
-            effects,
-            latency_ms,
-            200,  # status
-            (deployment.versions.get(version) or deployment.program).name,  # flow
-            version,
-            callback.cli_number,  # caller
+            time=self._arrived,
+            callid=callid,
+            app=callback.app,
+            call_status=callback.call_status,
+            command=callback.command,
+            command_result=callback.command_result,
+            command_error=callback.command_error,
+            answered=reply.answer.command.name if reply.answer is not None else None,
+            node=trace.node,
+            path=trace.path,
+            error=trace.error,
+            warning=trace.warning,
+            effects=effects,
+            latency_ms=(time.perf_counter() - self._started) * 1000,
+            flow=(deployment.versions.get(version) or deployment.program).name,
+            version=version,
+            caller=callback.cli_number,
         )
-        router.events.record(event)
-        self.finish()
-        # after the answer has left: subscribers and logging never delay CALLR
-        router.events.publish(event)
+        self._finish_with(event)
         if trace.error:
             logger.warning("call %s (app %s): %s", callid, callback.app, trace.error)
         elif trace.warning:
             logger.warning("call %s (app %s): %s", callid, callback.app, trace.warning)
-        elif logger.isEnabledFor(logging.DEBUG):
+
+    def _repeat(self, deployment: Deployment, callback: wire.Callback, body: bytes) -> None:
+        """A retry of the POST just answered: the same bytes, nothing run again."""
+        if body:
+            self.set_header("Content-Type", JSON_TYPE)
+            self.write(body)
+        self.service.calls.touch(callback.callid, self._arrived)
+        event = Event(
+            time=self._arrived,
+            callid=callback.callid,
+            app=callback.app,
+            call_status=callback.call_status,
+            command=callback.command,
+            command_result=callback.command_result,
+            command_error=callback.command_error,
+            warning="a retry: answered again with the same answer",
+            latency_ms=(time.perf_counter() - self._started) * 1000,
+            flow=deployment.program.name,
+            caller=callback.cli_number,
+        )
+        self._finish_with(event)
+
+    def _finish_with(self, event: Event) -> None:
+        events = self.service.events
+        events.record(event)
+        self.finish()
+        # after the answer has left: subscribers and logging never delay CALLR
+        events.publish(event)
+        if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s", event)
 
     def _bug(
         self,
         deployment: Deployment,
         callback: wire.Callback,
-        exc: Exception,
+        digest: bytes,
+        exc: BaseException,
         effects: tuple[str, ...] = (),
     ) -> None:
         """Our own failure during a live call: log it, answer with the engine's fallback."""
-        logger.exception("call %s (app %s): server error", callback.callid, callback.app)
-        reason = f"server error: {type(exc).__name__}: {exc}"
+        logger.error("call %s (app %s): server error", callback.callid, callback.app, exc_info=exc)
+        self.service.replay.abandoned(callback.callid, digest)
         if self._finished:
             return
         self.clear()
+        reason = f"server error: {type(exc).__name__}: {exc}"
         reply = engine.fallback(
-            deployment.program, callback, config=self.router.config, now=time.time(), reason=reason
+            deployment.program, callback, config=self.service.config, now=time.time(), reason=reason
         )
         try:
-            self._reply(deployment, callback, reply, effects)
+            self._reply(deployment, callback, digest, reply, effects)
         except Exception:  # even the books failed: the answer still goes out
             logger.exception("call %s: server error while answering", callback.callid)
             if not self._finished:
@@ -317,9 +352,10 @@ class CallbackHandler(RequestHandler):
             latency_ms=(time.perf_counter() - self._started) * 1000,
             status=status,
         )
-        self.router.events.record(event)
+        events = self.service.events
+        events.record(event)
         self.finish(reason + "\n")
-        self.router.events.publish(event)
+        events.publish(event)
         logger.info(
             "refused %s %s from %s: %d %s",
             self.request.method,
@@ -359,41 +395,41 @@ class CallbackHandler(RequestHandler):
     def _done(self) -> None:
         if self._counted:
             self._counted = False
-            self.router.in_flight -= 1
+            self.service.in_flight.end()
 
 
 @stream_request_body  # the body is bounded while it arrives, not after it is all in memory
 class StreamedCallbackHandler(CallbackHandler):
     """The same answers for bodies of unknown length (chunked) or declared over the limit."""
 
-    def initialize(self, router: Router) -> None:
-        super().initialize(router)
+    def initialize(self, service: CallbackService) -> None:
+        super().initialize(service)
         self._chunks: list[bytes] = []
         self._received = 0
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)
-        if self._received <= self.router.max_body_bytes:  # past the limit: read and dropped
+        if self._received <= self.service.max_body_bytes:  # past the limit: read and dropped
             self._chunks.append(chunk)
 
     def _body(self) -> bytes:
         return b"".join(self._chunks)
 
     def _oversize(self) -> int | None:
-        return self._received if self._received > self.router.max_body_bytes else None
+        return self._received if self._received > self.service.max_body_bytes else None
 
 
 class DeclaredBodyFits(Matcher):
     """Requests that declare a Content-Length within the limit: Tornado reads them whole."""
 
-    def __init__(self, router: Router) -> None:
-        self.router = router
+    def __init__(self, service: CallbackService) -> None:
+        self.service = service
 
     def match(self, request: HTTPServerRequest) -> dict[str, Any] | None:
         declared = request.headers.get("Content-Length")
         # not yet checked by Tornado here: anything but a plain number is streamed, and refused
         if declared and len(declared) < 20 and declared.isascii() and declared.isdigit():
-            return {} if int(declared) <= self.router.max_body_bytes else None
+            return {} if int(declared) <= self.service.max_body_bytes else None
         return None
 
 
@@ -401,13 +437,12 @@ def _no_access_log(handler: RequestHandler) -> None:
     """Every request already becomes an Event (and a log line when it matters)."""
 
 
-def make_app(router: Router) -> Application:
-    """The Tornado application: every path goes to the handler, which routes by path and app.
-    Callbacks the engine answers at once are answered inline, without a Task each (eager)."""
-    kwargs = {"router": router}
-    return EagerApplication(
+def make_app(service: CallbackService) -> Application:
+    """The Tornado application: every path goes to the handler, which routes by path and app."""
+    kwargs = {"service": service}
+    return Application(
         [
-            Rule(DeclaredBodyFits(router), CallbackHandler, kwargs),
+            Rule(DeclaredBodyFits(service), CallbackHandler, kwargs),
             Rule(AnyMatches(), StreamedCallbackHandler, kwargs),
         ],
         log_function=_no_access_log,

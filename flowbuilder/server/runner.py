@@ -1,21 +1,16 @@
-"""Running the callback server: a background thread with its own event loop, and its handle.
+"""Running the callback server on a loop thread of its own, and its handle.
 
-The server never runs on the caller's event loop, so the same code works in a notebook (whose
-kernel already runs a loop), in a script, in a thread and from the CLI, and a blocking request
-from the caller's thread (a sync httpx client, the sandbox) can never deadlock it.
-
-Servers are kept in a registry by name (by default the flow's name) and by (host, port): serving
-again under the same name, or on the same explicit port, stops the previous server first. The new
-one keeps the old one's port (when ``port=0``), secret, event log and calls in progress, so
-re-running a notebook cell keeps the URL given to CALLR and calls already running carry on.
+Servers are kept by name (by default the flow's name): serving again under the same name (a
+notebook cell run again) replaces the previous server, which keeps the URL CALLR has (the port,
+when ``port=0``), the secret, the event log, the replay guard and the calls in progress, so calls
+already running carry on. A *different* flow that happens to share the name is refused rather
+than swapped in behind a URL CALLR already uses (see :func:`serve`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
-import concurrent.futures
-import contextlib
 import errno
 import html
 import logging
@@ -30,19 +25,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tornado.httpserver import HTTPServer
 
+from flowbuilder._loopthread import LoopThread
+from flowbuilder._rerun import Live
 from flowbuilder.compiler import Program
 from flowbuilder.engine import EngineConfig
 from flowbuilder.flow import Flow
+from flowbuilder.server.calls import ActiveCall
 from flowbuilder.server.events import EventLog, Subscriber
-from flowbuilder.server.handler import make_app, normalize_path
+from flowbuilder.server.handler import make_app
 from flowbuilder.server.loading import Servable, to_program
-from flowbuilder.server.routing import (
-    ActiveCall,
-    Deployment,
-    Router,
-    make_auth,
-    performs_http,
-)
+from flowbuilder.server.routes import Deployment, make_auth, normalize_path, performs_http
+from flowbuilder.server.service import CallbackService
 
 logger = logging.getLogger("flowbuilder.server")
 
@@ -51,7 +44,6 @@ DEFAULT_ANSWER_BUDGET_MS: Final = 4000
 #: Calls not heard from for this long are forgotten (CALLR never sent their HANGUP).
 CALL_IDLE_S: Final = 6 * 3600.0
 _PRUNE_EVERY_S: Final = 60.0
-_START_TIMEOUT_S: Final = 10.0
 
 T = TypeVar("T")
 
@@ -79,7 +71,7 @@ class ServerHandle:
         port: int,
         path: str,
         public_url: str | None,
-        router: Router,
+        service: CallbackService,
         login: str | None,
         password: str | None,
     ) -> None:
@@ -87,17 +79,13 @@ class ServerHandle:
         self.host = host
         self.path = path
         self.public_url = public_url
-        self.router = router
+        self.service = service
         self._requested_port = port
         self._port = port
         self._auth_default = (login, password)
-        self._secret = router.config.secret
         self._state = "new"
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._failure: BaseException | None = None
+        self._thread = LoopThread(f"flowbuilder-server-{name}")
+        self._server: HTTPServer | None = None
         self._stopped = threading.Event()
         self.started_at: float | None = None
 
@@ -109,12 +97,12 @@ class ServerHandle:
 
     @property
     def running(self) -> bool:
-        return self._state == "running" and self._thread is not None and self._thread.is_alive()
+        return self._state == "running" and self._thread.running
 
     @property
     def status(self) -> str:
-        """``running``, ``stopped``, ``failed`` (or ``new``/``starting``/``stopping``)."""
-        if self._state == "running" and not self.running:
+        """``running``, ``stopped``, ``failed`` (or ``new``/``stopping``)."""
+        if self._state == "running" and not self._thread.running:
             return "failed"
         return self._state
 
@@ -139,12 +127,12 @@ class ServerHandle:
 
     @property
     def events(self) -> EventLog:
-        return self.router.events
+        return self.service.events
 
     @property
     def active_calls(self) -> dict[int, ActiveCall]:
         """Calls in progress by callid: where each waits and the nodes it went through."""
-        return self.router.active_calls()
+        return self.service.calls.snapshot()
 
     @property
     def flows(self) -> list[dict[str, Any]]:
@@ -158,13 +146,13 @@ class ServerHandle:
                 "older_versions": list(d.versions),
                 "auth": d.auth is not None,
             }
-            for d in self.router.deployments()
+            for d in self.service.routes.deployments()
         ]
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call *callback(event)* for each request, **from the server's thread**; returns an
         unsubscribe function. Keep it quick; hand work to your own thread or loop."""
-        return self.router.events.subscribe(callback)
+        return self.service.events.subscribe(callback)
 
     # -- changing what is served ---------------------------------------------------------------
 
@@ -186,12 +174,12 @@ class ServerHandle:
         def swap() -> tuple[str, int]:
             deployment = self._find(app, norm)
             old = deployment.program.version
-            self.router.swap(deployment, program)
+            self.service.swap(deployment, program)
             if performs_http(program):
-                self.router.warm_http_client()
+                self.service.effects.warm()
             return old, len(deployment.versions)
 
-        old, kept = self._in_loop(swap)
+        old, kept = self._thread.call(swap)
         if old != program.version:
             logger.info(
                 "%s: now serving %s@%s (was %s; %d older version(s) kept for calls in progress)",
@@ -228,44 +216,23 @@ class ServerHandle:
         )
 
         def add() -> None:
-            self.router.add(deployment)
+            self.service.routes.add(deployment)
             if performs_http(program):
-                self.router.warm_http_client()
+                self.service.effects.warm()
 
-        self._in_loop(add)
+        self._thread.call(add)
         return self
 
     def remove(self, *, app: str | None = None, path: str | None = None) -> None:
         """Stop serving one flow (new callbacks for it get 404)."""
         norm = normalize_path(path) if path is not None else None
-        self._in_loop(lambda: self.router.remove(self._find(app, norm)))
+        self._thread.call(lambda: self.service.routes.remove(self._find(app, norm)))
 
     def _find(self, app: str | None, path: str | None) -> Deployment:
         try:
-            return self.router.find(app=app, path=path)
+            return self.service.routes.find(app=app, path=path)
         except KeyError as exc:
             raise ValueError(exc.args[0]) from None
-
-    def _in_loop(self, fn: Callable[[], T]) -> T:
-        """Run *fn* on the server's thread (where requests read the routes) and wait for it."""
-        loop = self._loop
-        if (
-            loop is None
-            or not self.running
-            or threading.current_thread() is self._thread
-            or loop.is_closed()
-        ):
-            return fn()
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                future.set_result(fn())
-            except BaseException as exc:
-                future.set_exception(exc)
-
-        loop.call_soon_threadsafe(run)
-        return future.result(timeout=_START_TIMEOUT_S)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -284,92 +251,75 @@ class ServerHandle:
                 ) from None
             raise
         self._port = sockets[0].getsockname()[1]
-        self._state = "starting"
-        ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run,
-            args=(sockets, ready),
-            name=f"flowbuilder-server-{self.name}-{self._port}",
-            daemon=True,
-        )
-        self._thread.start()
-        if not ready.wait(_START_TIMEOUT_S) or self._failure is not None:
-            self.stop()
-            raise RuntimeError(f"server {self.name!r} did not start: {self._failure}")
+        try:
+            self._thread.start(lambda: self._setup(sockets))
+        except BaseException as exc:
+            for sock in sockets:
+                sock.close()
+            self._state = "failed"
+            self._stopped.set()
+            raise RuntimeError(f"server {self.name!r} did not start: {exc}") from exc
+        self._state = "running"
         self.started_at = time.time()
         logger.info("%s: serving %s", self.name, self.describe_flows())
         return self
 
-    def _run(self, sockets: list[socket.socket], ready: threading.Event) -> None:
-        try:
-            asyncio.run(self._main(sockets, ready))
-        except BaseException as exc:  # startup failures are re-raised by start()
-            self._failure = exc
-            logger.exception("%s: the server thread failed", self.name)
-        finally:
-            for sock in sockets:
-                sock.close()
-            self._state = "stopped" if self._failure is None else "failed"
-            self._stopped.set()
-            ready.set()
-
-    async def _main(self, sockets: list[socket.socket], ready: threading.Event) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        limit = self.router.max_body_bytes
-        server = HTTPServer(
-            make_app(self.router),
+    async def _setup(self, sockets: list[socket.socket]) -> None:
+        limit = self.service.max_body_bytes
+        self._server = HTTPServer(
+            make_app(self.service),
             max_body_size=max(16 * limit, 8 * 1024 * 1024),  # beyond the limit: read, dropped
             decompress_request=False,
         )
-        server.add_sockets(sockets)
-        pruner = asyncio.create_task(self._prune_idle_calls())
-        if any(performs_http(d.program) for d in self.router.deployments()):
-            self.router.warm_http_client()  # ready before the first call needs it
-        self._state = "running"
-        ready.set()
-        try:
-            await self._stopping.wait()
-        finally:
+        self._server.add_sockets(sockets)
+        self._prune_task = asyncio.get_running_loop().create_task(self._prune_idle_calls())
+        if any(performs_http(d.program) for d in self.service.routes.deployments()):
+            self.service.effects.warm()  # ready before the first call needs it
+
+    async def _teardown(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
             server.stop()  # no new connections
-            deadline = time.monotonic() + self.router.answer_budget_ms / 1000 + 0.5
-            while self.router.in_flight and time.monotonic() < deadline:
-                await asyncio.sleep(0.01)  # let answers being made leave
+            # answers being made may leave
+            await self.service.in_flight.wait_idle(self.service.answer_budget_ms / 1000 + 0.5)
             try:
                 await asyncio.wait_for(server.close_all_connections(), 2.0)
             except TimeoutError:
                 logger.warning("%s: some connections did not close in time", self.name)
-            pruner.cancel()
-            await self.router.aclose()
+        self._prune_task.cancel()
+        await self.service.effects.aclose()
 
     async def _prune_idle_calls(self) -> None:
         while True:
             await asyncio.sleep(_PRUNE_EVERY_S)
-            dropped = self.router.forget_idle_calls(time.time() - CALL_IDLE_S)
+            dropped = self.service.calls.forget_idle(time.time() - CALL_IDLE_S)
             if dropped:
+                self.service.prune_all()
                 logger.info("%s: forgot %d call(s) with no callback for hours", self.name, dropped)
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self) -> None:
         """Stop serving: answers in progress may finish, then the port is released. Idempotent;
         safe from any thread (from the server's own thread it returns without waiting)."""
-        with self._lock:
-            state = self._state
-            if state in ("running", "starting"):
-                self._state = "stopping"
-        _unregister(self)
-        if state not in ("running", "starting", "stopping"):
+        _REGISTRY.release(self.name, self)
+        if self._state != "running":
             return
-        loop, stopping = self._loop, self._stopping
-        if loop is not None and stopping is not None:
-            with contextlib.suppress(RuntimeError):  # the loop already closed
-                loop.call_soon_threadsafe(stopping.set)
+        self._state = "stopping"
+        self._thread.stop(self._teardown)
+        if not self._thread.in_thread():
+            self._stopped_now()
+        else:  # finishes once the loop is gone
+            threading.Thread(target=self._await_stop, daemon=True).start()
+
+    def _await_stop(self) -> None:
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-            if thread.is_alive():
-                logger.warning("%s: the server thread did not stop within %ss", self.name, timeout)
-        if state != "stopping":
-            logger.info("%s: stopped (was %s)", self.name, self.local_url)
+        while thread.running:
+            time.sleep(0.01)
+        self._stopped_now()
+
+    def _stopped_now(self) -> None:
+        self._state = "stopped"
+        self._stopped.set()
+        logger.info("%s: stopped (was %s)", self.name, self.local_url)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server stops (True) or *timeout* passes (False)."""
@@ -389,10 +339,10 @@ class ServerHandle:
     # -- display -------------------------------------------------------------------------------
 
     def describe_flows(self) -> str:
-        return "; ".join(d.describe() for d in self.router.deployments()) or "nothing"
+        return "; ".join(d.describe() for d in self.service.routes.deployments()) or "nothing"
 
     def __repr__(self) -> str:
-        calls = len(self.router.active_calls())
+        calls = len(self.service.calls)
         where = self.url if self.url == self.local_url else f"{self.url} (local {self.local_url})"
         return (
             f"<ServerHandle {self.name!r} {self.status} at {where}: {self.describe_flows()}; "
@@ -410,7 +360,7 @@ class ServerHandle:
             for f in self.flows
         )
         now = time.time()
-        calls = sorted(self.router.active_calls().values(), key=lambda c: c.started)
+        calls = sorted(self.active_calls.values(), key=lambda c: c.started)
         call_rows = "".join(
             f"<tr><td>{c.callid}</td><td>{esc(c.app)}</td><td>{esc(c.node or '-')}</td>"
             f"<td>{esc(' > '.join(c.path[-6:]))}</td><td>{now - c.started:.0f}s</td></tr>"
@@ -473,36 +423,63 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-# -- the registry of live servers ----------------------------------------------------------------
+# -- the servers of this process -----------------------------------------------------------------
 
-_LIVE: dict[str, ServerHandle] = {}
-_LIVE_LOCK = threading.RLock()
-
-
-def _unregister(handle: ServerHandle) -> None:
-    with _LIVE_LOCK:
-        if _LIVE.get(handle.name) is handle:
-            del _LIVE[handle.name]
+_REGISTRY: Final = Live[ServerHandle]("callback server")
 
 
 def running_servers() -> list[ServerHandle]:
     """Servers started by :func:`serve` in this process and not stopped."""
-    with _LIVE_LOCK:
-        return [h for h in _LIVE.values() if h.running]
+    return [h for h in _REGISTRY.items() if h.running]
 
 
 def stop_all() -> None:
     """Stop every server started by :func:`serve` (also done at interpreter exit)."""
-    with _LIVE_LOCK:
-        handles = list(_LIVE.values())
-    for handle in handles:
+    for handle in _REGISTRY.items():
         handle.stop()
 
 
 atexit.register(stop_all)
 
 
-# -- serve() -------------------------------------------------------------------------------------
+def _check(
+    *,
+    path: str,
+    port: int,
+    public_url: str | None,
+    login: str | None,
+    password: str | None,
+    insecure: bool,
+    max_body_bytes: int,
+    answer_budget_ms: int,
+) -> None:
+    """Refuse bad arguments before anything starts, one line each."""
+    if not path.startswith("/"):
+        raise ValueError(f"path must start with '/', got {path!r}")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be 0 (any free port) to 65535, got {port!r}")
+    if public_url is not None:
+        if urlsplit(public_url).scheme not in ("http", "https"):
+            raise ValueError(f"public_url must be an http(s) URL, got {public_url!r}")
+        if not (login and password) and not insecure:
+            raise ValueError(
+                "a public URL needs a login and password (the REALTIME10 app's): anyone who "
+                "finds the URL could post callbacks; pass insecure=True (--insecure) to serve "
+                "it open anyway"
+            )
+    if max_body_bytes < 1024:
+        raise ValueError(f"max_body_bytes must be at least 1024, got {max_body_bytes}")
+    if not 100 <= answer_budget_ms <= 4900:
+        raise ValueError(f"answer_budget_ms must be between 100 and 4900, got {answer_budget_ms}")
+
+
+def _same_flows(previous: ServerHandle, programs: list[Program]) -> bool:
+    """Whether *programs* look like a new version of what *previous* serves (a cell run again,
+    perhaps edited): the same flows, starting at the same nodes."""
+    served = sorted(
+        (d.program.name, d.program.entry) for d in previous.service.routes.deployments()
+    )
+    return served == sorted((p.name, p.entry) for p in programs)
 
 
 def serve(
@@ -516,6 +493,7 @@ def serve(
     secret: str | bytes | None = None,
     app: str | None = None,
     public_url: str | None = None,
+    insecure: bool = False,
     subflows: Mapping[str, Flow] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     name: str | None = None,
@@ -529,9 +507,15 @@ def serve(
     callbacks of any app unless *app* binds it to one. *login*/*password*: the HTTP Basic
     credentials set on the REALTIME10 app (none: no auth). *secret* signs call state (random when
     omitted; give the same one to every process serving the same flows). *public_url*: the URL
-    CALLR reaches this server by (a tunnel or reverse proxy); it becomes :attr:`ServerHandle.url`.
-    *answer_budget_ms*: effects (HTTP requests, Python functions) must finish within this time
-    from the request's arrival, so every answer leaves well inside CALLR's 5 s window.
+    CALLR reaches this server by (a tunnel or reverse proxy); it becomes :attr:`ServerHandle.url`,
+    and needs *login* and *password* unless *insecure*. *answer_budget_ms*: effects (HTTP
+    requests, Python functions) must finish within this time from the request's arrival, so
+    every answer leaves well inside CALLR's 5 s window.
+
+    *name* (by default the flows' names) identifies the server in this process: serving again
+    under a name replaces the server that had it (a notebook cell run again) and keeps its URL
+    and calls in progress; but when the name was not given and the flows differ (another flow
+    with the same name), this raises instead of silently putting it behind the other's URL.
     """
     if isinstance(flow_or_program, Mapping):
         if app is not None:
@@ -543,70 +527,74 @@ def serve(
             raise ValueError("nothing to serve: the mapping of flows is empty")
     else:
         entries = [(app, to_program(flow_or_program, subflows))]
-    if not path.startswith("/"):
-        raise ValueError(f"path must start with '/', got {path!r}")
-    if public_url is not None and urlsplit(public_url).scheme not in ("http", "https"):
-        raise ValueError(f"public_url must be an http(s) URL, got {public_url!r}")
-    if max_body_bytes < 1024:
-        raise ValueError(f"max_body_bytes must be at least 1024, got {max_body_bytes}")
-    if not 100 <= answer_budget_ms <= 4900:
-        raise ValueError(f"answer_budget_ms must be between 100 and 4900, got {answer_budget_ms}")
-    name = name or "+".join(dict.fromkeys(p.name for _, p in entries))
-
-    with _LIVE_LOCK:
-        previous = _LIVE.get(name)
-        clashing = [
-            h
-            for h in _LIVE.values()
-            if port and h is not previous and h.host == host and h.port == port
-        ]
-        for handle in clashing:
-            logger.info("%s: stopping %r, which serves on port %d", name, handle.name, port)
-            handle.stop()
-        inherited_calls: dict[int, ActiveCall] = {}
-        old_programs: list[Deployment] = []
-        events = EventLog(max_events)
-        if previous is not None:
-            logger.info("%s: replacing the server at %s", name, previous.local_url)
-            previous.stop()
-            if not port and previous.host == host:
-                port = previous.port  # keep the URL CALLR has
-            if secret is None:
-                secret = previous._secret
-            inherited_calls = previous.router.active_calls()
-            old_programs = previous.router.deployments()
-            events = previous.router.events
-        if isinstance(secret, str):
-            secret = secret.encode()
-        config = EngineConfig(secret=secret if secret is not None else secrets.token_bytes(32))
-        router = Router(
-            config=config,
-            events=events,
-            max_body_bytes=max_body_bytes,
-            answer_budget_ms=answer_budget_ms,
+    _check(
+        path=path,
+        port=port,
+        public_url=public_url,
+        login=login,
+        password=password,
+        insecure=insecure,
+        max_body_bytes=max_body_bytes,
+        answer_budget_ms=answer_budget_ms,
+    )
+    key = name or "+".join(dict.fromkeys(p.name for _, p in entries))
+    previous = _REGISTRY.previous(key)
+    if previous is not None and name is None and not _same_flows(previous, [p for _, p in entries]):
+        raise ValueError(
+            f"a server named {key!r} already serves {previous.describe_flows()} at "
+            f"{previous.url}; serving another flow there would change what that URL plays: "
+            "pass name='...' to run both, or stop it first (server.stop())"
         )
-        norm = normalize_path(path)
-        for key, program in entries:
-            deployment = Deployment(program, norm, key, make_auth(login, password))
-            for old in old_programs:  # calls begun on the old server finish on their version
-                if old.path == norm and old.app == key:
-                    deployment.versions.update(old.versions)
-                    if old.program.version != program.version:
-                        deployment.versions[old.program.version] = old.program
-            router.add(deployment)
-        router.adopt_calls(inherited_calls)
-        for deployment in router.deployments():
-            router.prune_versions(deployment)
-        handle = ServerHandle(
-            name=name,
-            host=host,
-            port=port,
-            path=path,
-            public_url=public_url,
-            router=router,
-            login=login,
-            password=password,
-        )
-        handle.start()
-        _LIVE[name] = handle
+    for other in _REGISTRY.items():  # an explicit port: the server holding it gives way
+        if port and other is not previous and other.host == host and other.port == port:
+            logger.info("%s: stopping %r, which serves on port %d", key, other.name, port)
+            other.stop()
+    if isinstance(secret, str):
+        secret = secret.encode()
+    config = EngineConfig(secret=secret or secrets.token_bytes(32))
+    service = CallbackService(
+        config=config,
+        events=EventLog(max_events),
+        max_body_bytes=max_body_bytes,
+        answer_budget_ms=answer_budget_ms,
+    )
+    norm = normalize_path(path)
+    for app_hash, program in entries:
+        service.routes.add(Deployment(program, norm, app_hash, make_auth(login, password)))
+    if previous is not None:
+        port = _take_over(previous, service, host, port, secret is None)
+    handle = ServerHandle(
+        name=key,
+        host=host,
+        port=port,
+        path=path,
+        public_url=public_url,
+        service=service,
+        login=login,
+        password=password,
+    )
+    handle.start()
+    _REGISTRY.claim(key, handle)
     return handle
+
+
+def _take_over(
+    previous: ServerHandle, service: CallbackService, host: str, port: int, same_secret: bool
+) -> int:
+    """Stop *previous* and carry over into *service* what its calls need; the port to use."""
+    logger.info("%s: replacing the server at %s", previous.name, previous.local_url)
+    previous.stop()
+    old = previous.service
+    if same_secret:  # the calls in progress were signed with it
+        service.config = old.config
+    service.events = old.events
+    service.replay = old.replay
+    service.calls.adopt(old.calls.snapshot())
+    for deployment in service.routes.deployments():
+        for before in old.routes.deployments():  # calls begun there finish on their version
+            if before.path == deployment.path and before.app == deployment.app:
+                deployment.versions.update(before.versions)
+                if before.program.version != deployment.program.version:
+                    deployment.versions[before.program.version] = before.program
+    service.prune_all()
+    return port or (previous.port if previous.host == host else 0)

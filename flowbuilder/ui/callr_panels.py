@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 import ipywidgets as widgets
 
+from flowbuilder.callr.constants import CLI_BLOCKED
 from flowbuilder.callr.jsonrpc import DEFAULT_URL, ENV_API_KEY, ENV_LOGIN, ENV_PASSWORD
-from flowbuilder.callr.methods import CLI_BLOCKED
 from flowbuilder.callr.rpc import CallrClient
 from flowbuilder.callr.types import App, Did
 from flowbuilder.errors import FlowbuilderError

@@ -23,8 +23,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from flowbuilder.errors import FlowError
-from flowbuilder.flow import NODE_ID, Flow
+from flowbuilder.flow import Flow
 from flowbuilder.layout import GEOMETRY
+from flowbuilder.names import NODE_ID
 from flowbuilder.nodes import get_kind
 
 TAG: Final = "flowbuilder/fragment"

@@ -31,7 +31,7 @@ def kernel_shell() -> Any:
 
 def ipython_shell() -> Any:
     """The running IPython shell (a kernel or a terminal), or None."""
-    if "IPython" not in sys.modules:  # never imported: certainly no IPython running
+    if sys.modules.get("IPython") is None:  # never imported (or blocked): no IPython running
         return None
     from IPython import get_ipython
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from flowbuilder import engine
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands, wire
 from flowbuilder.compiler import compile
 from flowbuilder.effect_runner import perform
 from flowbuilder.flow import Flow
@@ -116,7 +116,7 @@ def sent_fixture() -> Callable[[Transcript], list[tuple[str, dict[str, Any]]]]:
 
 
 def tts(text: str, voice: str = "TTS_EN-GB_SERENA") -> str:
-    return wire.tts(text, voice)
+    return commands.tts(text, voice)
 
 
 @pytest.fixture(name="tts")

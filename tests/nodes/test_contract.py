@@ -22,6 +22,7 @@ from flowbuilder import Flow, Script, simulate, validate
 from flowbuilder.errors import FlowError, NodeConfigError
 from flowbuilder.nodes import kinds
 from flowbuilder.nodes._base import NodeKind, Param
+from flowbuilder.nodes.play_wav import BEEP
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Minimal:
 
 MINIMAL: dict[str, Minimal] = {
     "play": Minimal({"prompt": "Hello."}),
+    "play_wav": Minimal({"audio": BEEP}),
     "menu": Minimal(
         {"prompt": "Press 1.", "options": [{"outcome": "one", "digits": "1"}]},
         Script(presses=["1"]),

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from flowbuilder import Flow, Script, simulate
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
 from flowbuilder.errors import NodeConfigError
 
 SALES = "+33123456789"
@@ -74,7 +74,7 @@ def test_answered_bridges_the_call_until_it_ends() -> None:
     assert t.duration_s >= 42
 
 
-@pytest.mark.parametrize("status", wire.DIAL_STATUSES)
+@pytest.mark.parametrize("status", commands.DIAL_STATUSES)
 def test_status_is_kept_in_dial_status(callr, status: str) -> None:
     call = callr(dial_flow())
     call.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowbuilder import Flow, Script, simulate, validate
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands, wire
 from flowbuilder.errors import NodeConfigError
 
 
@@ -82,10 +82,10 @@ def test_timeout_clears_a_value_from_an_earlier_try(callr) -> None:
     call.post("1234")
     assert call.variables["code"] == "1234"
 
-    call.post(wire.READ_TIMEOUT)
+    call.post(commands.READ_TIMEOUT)
 
     assert call.variables["code"] == ""
-    assert call.command == ("play", {"media_id": wire.tts("You said .", "TTS_EN-GB_SERENA")})
+    assert call.command == ("play", {"media_id": commands.tts("You said .", "TTS_EN-GB_SERENA")})
 
 
 def test_prompt_may_be_a_media_id_or_use_variables(sent) -> None:

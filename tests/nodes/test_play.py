@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowbuilder import Flow, Script, simulate
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
 from flowbuilder.errors import NodeConfigError
 
 
@@ -67,7 +67,7 @@ def test_command_error_without_error_path_apologises_and_hangs_up(callr, tts) ->
 
     call.post(error="INVALID_PARAM_FORMAT [params.media_id]")
     assert call.command == ("play", {"media_id": tts("Sorry, something went wrong. Goodbye.")})
-    call.post(wire.PLAY_DONE)
+    call.post(commands.DONE)
     assert call.command == ("hangup", {})
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flowbuilder import Flow, Script, simulate, validate
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
 
 
 def record_then_play(variable: str = "recording") -> Flow:
@@ -64,7 +64,7 @@ def test_it_goes_on_through_next(around, callr) -> None:
     call = callr(around("play_recording"))
     call.start({"recording": "rec_1.wav"})
 
-    reply = call.post(wire.PLAY_DONE)
+    reply = call.post(commands.DONE)
 
     assert reply.trace.path == ("after",)
 

@@ -142,9 +142,10 @@ def test_a_missing_subflow_is_a_validation_error_not_a_key_error() -> None:
         compile(main(), subflows={"other": greeting()})
 
     assert [str(i) for i in caught.value.issues] == [
-        "error: call_sub.flow: unknown subflow 'greeting'; subflows supplied: other"
+        "error: call_sub.flow: unknown subflow 'greeting'; subflows carried: other; add it with "
+        "flow.use(the_flow) (saved with the flow) or under 'subflows' in its file"
     ]
-    with pytest.raises(FlowValidationError, match="subflows supplied: none"):
+    with pytest.raises(FlowValidationError, match="subflows carried: none"):
         compile(main())
 
 
@@ -176,13 +177,14 @@ def test_a_subflow_calling_itself_is_refused() -> None:
         compile(main("loop"), subflows={"loop": loop})
 
 
-def test_validation_without_subflows_warns_they_must_be_supplied() -> None:
+def test_validation_finds_a_subflow_the_flow_does_not_carry() -> None:
     issues = [str(i) for i in validate(main()) if i.field == "flow"]
 
     assert issues == [
-        "warning: call_sub.flow: subflow 'greeting' must be supplied at compile time: "
-        "compile(flow, subflows={'greeting': the_flow})"
+        "error: call_sub.flow: unknown subflow 'greeting'; subflows carried: none; add it with "
+        "flow.use(the_flow) (saved with the flow) or under 'subflows' in its file"
     ]
+    assert [i for i in validate(main().use(greeting())) if i.field] == []
     assert [i for i in validate(main(), subflows={"greeting": greeting()}) if i.field] == []
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flowbuilder import Script, simulate
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands
 
 PROMPT = "Please leave a message after the tone, then press hash."
 
@@ -41,7 +41,7 @@ def test_prompt_from_the_media_library(around, sent) -> None:
 def test_record_error_takes_the_error_path(around, callr, tts) -> None:
     call = callr(around("voicemail"))
     call.start()
-    call.post(wire.PLAY_DONE)
+    call.post(commands.DONE)
     assert call.command[0] == "record"
 
     reply = call.post(error="PROPERTY_VALUE_ERROR [params.silence]")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from flowbuilder import Sandbox, Script
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands, wire
 from flowbuilder.examples import support_line
 from flowbuilder.simulate import simulate
 
@@ -250,8 +250,8 @@ def waiting_app(seconds: int) -> CallbackApp:
         if body["call_status"] != "UP":
             return Reply(200, b"")
         if body["command"] == "":
-            return answer(wire.wait(seconds), 1, {"step": "waiting"})
-        return answer(wire.hangup(), body["command_id"] + 1, body["variables"])
+            return answer(commands.build("wait", seconds=seconds), 1, {"step": "waiting"})
+        return answer(commands.HANGUP, body["command_id"] + 1, body["variables"])
 
     cb.responder = reply
     return cb

@@ -3,7 +3,7 @@ out after the target's timeout, and ``interrupt()`` turns the pending POST into 
 
 from __future__ import annotations
 
-from flowbuilder.callr import wire
+from flowbuilder.callr import commands, wire
 from flowbuilder.phone import CallSetup, Script, SimulatedCall
 
 
@@ -43,7 +43,11 @@ def test_interrupt_replaces_the_pending_post_with_a_hangup() -> None:
     call = SimulatedCall(CallSetup(app="4346423A", callid=8, number="+33199000001"), Script())
     call.start()
     pending = call.on_answer(
-        wire.Answer(wire.play("TTS|V|A long message that takes a while to say"), 1, {"k": "v"})
+        wire.Answer(
+            commands.build("play", media_id="TTS|V|A long message that takes a while to say"),
+            1,
+            {"k": "v"},
+        )
     )
     assert pending is not None
     assert pending.delay_s > 2

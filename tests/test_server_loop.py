@@ -1,10 +1,12 @@
-"""EagerApplication over real HTTP on loopback: handlers that never wait answer inline, in the
-connection's own task; handlers that wait, fail, stream or run in debug mode behave as Tornado's."""
+"""The loop the callback server runs on (``_loopthread.new_loop``), over real HTTP on loopback:
+eager tasks where Python has them (a handler that never waits finishes where its task is made),
+each request in a context of its own, concurrent waits, failures contained, streamed bodies."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,11 +16,7 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from flowbuilder.engine import EngineConfig
-from flowbuilder.server import eager
-from flowbuilder.server.events import EventLog
-from flowbuilder.server.handler import make_app
-from flowbuilder.server.routing import Router
+from flowbuilder._loopthread import LoopThread, new_loop
 
 Exchange = Callable[[httpx.AsyncClient], Awaitable[Any]]
 
@@ -78,7 +76,8 @@ class Streamed(tornado.web.RequestHandler):
 
 
 def run(app: tornado.web.Application, exchange: Exchange) -> Any:
-    """Serve *app* on an unused loopback port while *exchange* talks to it over HTTP."""
+    """Serve *app* on an unused loopback port, on a loop like the callback server's, while
+    *exchange* talks to it over HTTP."""
 
     async def main() -> Any:
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
@@ -92,12 +91,16 @@ def run(app: tornado.web.Application, exchange: Exchange) -> Any:
             server.stop()
             await server.close_all_connections()
 
-    return asyncio.run(asyncio.wait_for(main(), 30))
+    loop = new_loop()
+    try:
+        return loop.run_until_complete(asyncio.wait_for(main(), 30))
+    finally:
+        loop.close()
 
 
-def application(**settings: Any) -> tuple[eager.EagerApplication, list[asyncio.Task[Any] | None]]:
+def application() -> tuple[tornado.web.Application, list[asyncio.Task[Any] | None]]:
     seen: list[asyncio.Task[Any] | None] = []
-    app = eager.EagerApplication(
+    app = tornado.web.Application(
         [
             (r"/inline", Inline, {"seen": seen}),
             (r"/waits", Waits),
@@ -107,43 +110,34 @@ def application(**settings: Any) -> tuple[eager.EagerApplication, list[asyncio.T
             (r"/streamed", Streamed),
         ],
         log_function=lambda handler: None,
-        **settings,
     )
     return app, seen
 
 
-def test_the_installed_tornado_runs_callbacks_eagerly():
-    # a Tornado release that changes the internals must fail here, not silently cost ~13%
-    assert eager.SUPPORTED
-    router = Router(
-        config=EngineConfig(secret=b"s"), events=EventLog(), max_body_bytes=1, answer_budget_ms=1
-    )
-    assert make_app(router).eager
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks came with Python 3.12")
+def test_the_servers_loop_runs_tasks_eagerly():
+    thread = LoopThread("flowbuilder-server-eager-test")
+
+    async def setup() -> Any:
+        return asyncio.get_running_loop().get_task_factory()
+
+    try:
+        assert thread.start(setup) is asyncio.eager_task_factory
+    finally:
+        thread.stop()
 
 
-def test_handlers_that_never_wait_run_inline_in_the_connections_task():
+def test_every_request_runs_in_a_task_of_its_own():
     app, seen = application()
 
     async def exchange(client: httpx.AsyncClient) -> list[str]:
         return [(await client.post("/inline", content=str(n))).json()["echo"] for n in range(3)]
 
     assert run(app, exchange) == ["0", "1", "2"]
-    # one keep-alive connection, three requests: all in its task, none in a task of their own
+    # one keep-alive connection, three requests: each its own task (so anything bound to the
+    # current task, such as asyncio.timeout, is bound to its request only)
     assert len(seen) == 3
-    assert seen[0] is not None
-    assert seen[0] is seen[1] is seen[2]
-
-
-def test_tornados_way_gives_each_request_a_task():
-    # what the test above rules out, so it can fail
-    app, seen = application(compiled_template_cache=False)  # as debug mode sets it
-    assert not app.eager
-
-    async def exchange(client: httpx.AsyncClient) -> None:
-        for n in range(3):
-            assert (await client.post("/inline", content=str(n))).json() == {"echo": str(n)}
-
-    run(app, exchange)
+    assert None not in seen
     assert len({id(task) for task in seen}) == 3
 
 
@@ -195,16 +189,3 @@ def test_streamed_bodies_take_tornados_way():
         return (await client.post("/streamed", content=chunks())).text
 
     assert run(app, exchange) == "4000 bytes"
-
-
-def test_without_the_internals_the_application_is_tornados(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(eager, "SUPPORTED", False)
-    app, seen = application()
-    assert not app.eager
-
-    async def exchange(client: httpx.AsyncClient) -> str:
-        waited = (await client.post("/waits", content=b"x")).text
-        return waited + " " + (await client.post("/inline", content=b"y")).json()["echo"]
-
-    assert run(app, exchange) == "waited 0 y"
-    assert seen[0] is not None
