@@ -340,7 +340,7 @@ function render({ model, el: host }) {
     const chars = Math.floor((NODE_W - 50) / 7.6);
     el("text", { class: "fb-node-label", x: 40, y: 22 }, g).textContent = clip(n.label || n.id, chars);
     el("text", { class: "fb-node-sub", x: 40, y: 40 }, g).textContent =
-      clip(n.summary ? n.summary : `${n.id} · ${n.title}`, Math.floor((NODE_W - 50) / 6.2));
+      clip(n.summary ? n.summary : `${n.id} · ${n.title}`, Math.floor((NODE_W - 50) / 5.6));
     el("circle", { class: "fb-port-in", cx: 0, cy: IN_Y, r: 5 }, g);
     if (n.outcomes.length) {
       let rules = "";
