@@ -72,10 +72,25 @@ function isEditable(target) {
   return !!(target && target.closest && target.closest(EDITABLE));
 }
 
-function matches(kind, query) {
-  if (!query) return true;
-  const hay = `${kind.title} ${kind.name} ${kind.category} ${kind.description}`.toLowerCase();
-  return query.toLowerCase().split(/\s+/).every((word) => hay.includes(word));
+// How well a kind answers a search: 0 its title or name starts so, 1 they contain it, 2 its
+// category does, 3 its description does; null when it does not match at all.
+function rank(kind, query) {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (!words.length) return 0;
+  const names = `${kind.title} ${kind.name}`.toLowerCase();
+  const all = `${names} ${kind.category} ${kind.description}`.toLowerCase();
+  if (!words.every((w) => all.includes(w))) return null;
+  if (names.split(/[\s_]+/).some((part) => part.startsWith(words[0])) && words.every((w) => names.includes(w))) return 0;
+  if (words.every((w) => names.includes(w))) return 1;
+  if (words.every((w) => `${names} ${kind.category}`.toLowerCase().includes(w))) return 2;
+  return 3;
+}
+
+// The kinds to list for *query*: all by category when empty, else the matches best first.
+function ranked(kinds, query) {
+  if (!query.trim()) return kinds;
+  return kinds.map((k) => [rank(k, query), k]).filter(([r]) => r !== null)
+    .sort((a, b) => a[0] - b[0] || a[1].title.localeCompare(b[1].title)).map(([, k]) => k);
 }
 
 // One clipboard for every builder of the page (the system clipboard is used too, when the
@@ -283,9 +298,8 @@ function render({ model, el: host }) {
     const query = search.value.trim();
     let category = null;
     let shown = 0;
-    for (const k of paletteKinds()) {
-      if (!matches(k, query)) continue;
-      if (k.category !== category) {
+    for (const k of ranked(paletteKinds(), query)) {
+      if (!query && k.category !== category) {
         category = k.category;
         html("div", { class: "fb-palette-cat" }, paletteList).textContent = category;
       }
@@ -624,7 +638,12 @@ function render({ model, el: host }) {
       html("span", {}, row).textContent = item.text;
       if (item.keys) html("kbd", {}, row).textContent = item.keys;
       row.disabled = !!item.disabled;
-      row.addEventListener("click", (ev) => { ev.stopPropagation(); closeMenu(); item.run(); root.focus({ preventScroll: true }); });
+      row.addEventListener("click", (ev) => {
+        ev.stopPropagation();
+        closeMenu();
+        item.run();
+        if (!quick.dataset.open && !editing) root.focus({ preventScroll: true }); // else they keep it
+      });
     }
     const s = stage.getBoundingClientRect();
     menu.style.left = `${Math.min(clientX - s.left, s.width - 200)}px`;
@@ -700,9 +719,8 @@ function render({ model, el: host }) {
   function fillQuick() {
     quickList.replaceChildren();
     const query = quickInput.value.trim();
-    for (const k of paletteKinds()) {
+    for (const k of ranked(paletteKinds(), query)) {
       if (k.name === "note" && quickTarget && quickTarget.from) continue;
-      if (!matches(k, query)) continue;
       const row = html("button", { class: "fb-quick-item", type: "button", "data-kind": k.name }, quickList);
       row.textContent = `${k.icon}  ${k.title}`;
       row.addEventListener("click", () => { const t = quickTarget; closeQuick(); addKind(k.name, t.at, t.from); root.focus({ preventScroll: true }); });

@@ -93,9 +93,8 @@ def python_sees(page: Any, index: int) -> dict[str, Any]:
     """Re-run the printing cell *index* (``SHOW``) and read what the kernel's look() returns."""
     from playwright.sync_api import expect
 
-    output = cell(page, index).locator(".jp-OutputArea-output")
-    text = output.inner_text() if output.count() else "PYTHON 0 {}"
-    runs = int(text.split()[1])
+    output = cell(page, index).locator(".jp-OutputArea-output", has_text=re.compile(r"^PYTHON "))
+    runs = int(output.inner_text().split()[1]) if output.count() else 0
     run_cell(page, index)
     expect(output).to_contain_text(f"PYTHON {runs + 1} ", timeout=TIMEOUT_MS)
     return dict(json.loads(output.inner_text().split(" ", 2)[2]))
