@@ -15,8 +15,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 TIMEOUT_MS = 60_000
 
 SHOW = """\
-runs = globals().get("runs", 0) + 1
-print(f"PYTHON {runs} " + json.dumps(look()))"""
+import json as _json, uuid as _uuid
+print(f"PYTHON {_uuid.uuid4().hex} " + _json.dumps(look()))"""
 
 
 def write_notebook(path: Path, cells: Sequence[str]) -> Path:
@@ -94,9 +94,11 @@ def python_sees(page: Any, index: int) -> dict[str, Any]:
     from playwright.sync_api import expect
 
     output = cell(page, index).locator(".jp-OutputArea-output", has_text=re.compile(r"^PYTHON "))
-    runs = int(output.inner_text().split()[1]) if output.count() else 0
+    before = output.inner_text().split()[1] if output.count() else ""
     run_cell(page, index)
-    expect(output).to_contain_text(f"PYTHON {runs + 1} ", timeout=TIMEOUT_MS)
+    expect(output).to_contain_text(re.compile(r"^PYTHON \w+ "), timeout=TIMEOUT_MS)
+    if before:
+        expect(output).not_to_contain_text(f"PYTHON {before} ", timeout=TIMEOUT_MS)
     return dict(json.loads(output.inner_text().split(" ", 2)[2]))
 
 
