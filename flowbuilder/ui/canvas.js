@@ -183,7 +183,14 @@ function render({ model, el: host }) {
   function send(msg) {
     try { model.send(msg); } catch (err) { showStatic(); }
   }
-  const publishStats = () => { root.dataset.stats = JSON.stringify(stats); };
+  // The counters tests and the benchmark read: written once a frame at most (an attribute
+  // written on every mouse move made the browser restyle the canvas that often).
+  let statsQueued = false;
+  const publishStats = () => {
+    if (statsQueued) return;
+    statsQueued = true;
+    requestAnimationFrame(() => { statsQueued = false; root.dataset.stats = JSON.stringify(stats); });
+  };
 
   function applyView() {
     viewport.setAttribute("transform", `translate(${view.x},${view.y}) scale(${view.k})`);
@@ -581,19 +588,25 @@ function render({ model, el: host }) {
 
   // -- minimap --------------------------------------------------------------------------------
   let minimapQueued = false;
+  let minimapDrawn = 0;
   let minimapFrame = null; // world rect the minimap shows, and its scale
+  let stageSize = { width: 0, height: 0 }; // kept by the ResizeObserver: no layout read per frame
+  // The minimap is a summary: while something is dragged it is redrawn a few times a second,
+  // not on every frame (redrawing it each frame cost a third of the drag's frame rate).
   function scheduleMinimap() {
     if (minimapQueued || root.classList.contains("fb-minimap-off")) return;
     minimapQueued = true;
-    requestAnimationFrame(() => { minimapQueued = false; drawMinimap(); });
+    const wait = gesture && gesture.moved ? Math.max(0, 200 - (performance.now() - minimapDrawn)) : 0;
+    setTimeout(() => requestAnimationFrame(() => { minimapQueued = false; drawMinimap(); }), wait);
   }
 
   function drawMinimap() {
+    minimapDrawn = performance.now();
     const ctx = minimap.getContext("2d");
     const W = minimap.width, H = minimap.height;
     ctx.clearRect(0, 0, W, H);
     const b = bounds();
-    const r = svg.getBoundingClientRect();
+    const r = stageSize.width ? stageSize : svg.getBoundingClientRect();
     if (!b || !r.width) { minimapFrame = null; return; }
     const vx0 = -view.x / view.k, vy0 = -view.y / view.k;
     const vx1 = vx0 + r.width / view.k, vy1 = vy0 + r.height / view.k;
@@ -993,6 +1006,7 @@ function render({ model, el: host }) {
   }
 
   function endGesture() {
+    if (gesture && gesture.moved) setTimeout(scheduleMinimap, 0); // the final places
     if (gesture && gesture.ghost) gesture.ghost.remove();
     gesture = null;
     window.removeEventListener("mousemove", onMove);
@@ -1384,6 +1398,8 @@ function render({ model, el: host }) {
   // opening beside the canvas only narrows the stage: the view stays, the selection in sight.
   let lastShellWidth = 0;
   const ro = new ResizeObserver(() => {
+    const box = svg.getBoundingClientRect();
+    stageSize = { width: box.width, height: box.height };
     const width = root.getBoundingClientRect().width;
     if (!root.dataset.paletteByUser && width) setCollapsed(width < 900, false);
     const shellWidth = (shell || root).getBoundingClientRect().width;
