@@ -151,7 +151,7 @@ function render({ model, el: host }) {
   }
   const minimap = html("canvas", { class: "fb-minimap", width: 180, height: 120, title: "Click or drag to move the view" }, stage);
   const hint = html("div", { class: "fb-hint" }, stage);
-  hint.textContent = "Drag a port ● onto a node to connect · Shift+drag selects · Space+drag or right-drag pans · Ctrl+wheel zooms · right-click: more";
+  hint.textContent = "Drag a port ● onto a node to connect · drag on empty space selects · Space+drag or right-drag pans · Ctrl+wheel zooms · right-click: more";
   const notice = html("div", { class: "fb-notice", role: "status" }, stage);
   const banner = html("div", { class: "fb-static-banner" }, stage);
   banner.textContent = "This is the picture saved with the notebook. Run the cell to edit the flow.";
@@ -1400,9 +1400,9 @@ function render({ model, el: host }) {
   const ro = new ResizeObserver(() => {
     const box = svg.getBoundingClientRect();
     stageSize = { width: box.width, height: box.height };
-    const width = root.getBoundingClientRect().width;
-    if (!root.dataset.paletteByUser && width) setCollapsed(width < 900, false);
+    // the palette folds when the whole builder is narrow (not when the inspector opens)
     const shellWidth = (shell || root).getBoundingClientRect().width;
+    if (!root.dataset.paletteByUser && shellWidth) setCollapsed(shellWidth < 1000, false);
     if (!fitted) { fitted = fit(true); lastShellWidth = shellWidth; return; }
     if (shellWidth !== lastShellWidth) {
       lastShellWidth = shellWidth;
