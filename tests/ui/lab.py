@@ -66,6 +66,10 @@ def run_all(page: Any, ui: str = "lab") -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     prompt = page.locator(".jp-Notebook .jp-Cell .jp-InputPrompt").first
+    page.wait_for_timeout(500)
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count():
+        raise AssertionError(f"a dialog is open: {dialog.first.inner_text()!r}")
     for _attempt in range(3):
         page.get_by_role("menubar").get_by_role("menuitem", name="Run", exact=True).click()
         page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()

@@ -312,3 +312,24 @@ def test_deploy_hot_reloads_the_watched_server(frontend: Any) -> None:
     finally:
         server.stop()
         builder.close()
+
+
+def test_undoing_the_first_note_removes_it(builder: Any, flow: Flow, frontend: Any) -> None:
+    frontend.action(builder.canvas, action="note_add", x=40, y=700, text="hello")
+    assert len(flow.notes) == 1
+    builder.undo()  # the snapshot before had no notes at all: restoring it removes this one
+    assert flow.notes == []
+    assert frontend.page_state(builder.canvas)["notes"] == []
+
+
+def test_the_status_line_follows_undo(builder: Any, flow: Flow, frontend: Any) -> None:
+    """#8: the line by the toolbar said what the last action did, even after it was undone."""
+    frontend.action(
+        builder.canvas, action="connect", source="operator_busy", outcome="next", target="end"
+    )
+    assert "Connected operator_busy" in builder.status_line.value
+    frontend.action(builder.canvas, action="undo")
+    assert "Connected" not in builder.status_line.value
+    assert "Undid the last change (0 more to undo)" in builder.status_line.value
+    frontend.action(builder.canvas, action="undo")
+    assert "Nothing to undo" in builder.status_line.value
