@@ -193,7 +193,7 @@ def test_panels_scroll_instead_of_squashing_and_the_canvas_stays_legible(
             expect(main).to_have_class(re.compile(r"\bfb-palette-collapsed\b"))
         builder.screenshot(path=str(artifacts / f"builder-{width}.png"))
 
-        # -- the view follows a resize of the page while the user has not moved it ------------------
+        # -- the view follows a resize of the page while the user has not moved it -------------
         page.set_viewport_size({"width": width + 300, "height": 1000})
         expect(main).not_to_have_attribute("data-zoom", f"{zoom:.3f}")
         page.set_viewport_size({"width": width, "height": 1000})
