@@ -75,6 +75,7 @@ FLOW: dict[str, Any] = {
     "description": "Put callers through in business hours, voicemail otherwise.",
     "entry": "hours",
     "settings": {
+        "allow_private_network": False,
         "fallback_message": None,
         "fallback_voice": "",
         "on_error": None,
@@ -188,9 +189,10 @@ def make_app(**options: Any) -> Any:
 def main(argv: list[str] | None = None) -> None:
     """Serve the flow until Ctrl-C: ``python THIS_FILE.py --port 8080``.
 
-    Options: --host, --port, --path, --app, --public-url, --json, and --login, --password,
-    --secret (better from the environment: FLOWBUILDER_LOGIN, FLOWBUILDER_PASSWORD,
-    FLOWBUILDER_SECRET). ``--help`` lists them all.
+    Options: --host, --port, --path, --app, --public-url, --json, --allow MODULE (python
+    nodes may call functions from MODULE only), and --login, --password, --secret (better from
+    the environment: FLOWBUILDER_LOGIN, FLOWBUILDER_PASSWORD, FLOWBUILDER_SECRET). ``--help``
+    lists them all.
     """
     from flowbuilder.server import main as serve_main
 

@@ -6,12 +6,15 @@ command, even ``--help``, loads it.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TextIO, TypeVar
+
+from flowbuilder.hygiene import clean_json, clean_lines
 
 
 class _Reported(Protocol):
@@ -21,13 +24,28 @@ class _Reported(Protocol):
 R = TypeVar("R", bound=_Reported)
 
 
+def add_allow_argument(parser: argparse.ArgumentParser) -> None:
+    """``--allow MODULE``: what every command that runs or validates a flow takes."""
+    parser.add_argument(
+        "--allow",
+        action="append",
+        metavar="MODULE",
+        help="let the flow's python nodes call functions from MODULE (and its submodules); "
+        "repeat for more; also env FLOWBUILDER_ALLOW. Nothing else is imported",
+    )
+
+
 def line_printer(out: TextIO, as_json: bool, text: Callable[[R], str]) -> Callable[[R], None]:
     """A subscriber printing each item as one line: ``text(item)``, or its ``to_json()`` as
-    JSON with ``--json``. Items come from server threads: the lock keeps lines whole."""
+    JSON with ``--json``. Items come from server threads: the lock keeps lines whole. What they
+    carry is cleaned (:mod:`flowbuilder.hygiene`): no credentials, no terminal controls."""
     lock = threading.Lock()
 
     def show(item: R) -> None:
-        line = json.dumps(item.to_json(), ensure_ascii=False) if as_json else text(item)
+        if as_json:
+            line = clean_json(json.dumps(item.to_json(), ensure_ascii=False))
+        else:
+            line = clean_lines(text(item))
         with lock:
             print(line, file=out, flush=True)
 

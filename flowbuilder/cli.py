@@ -12,7 +12,9 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from flowbuilder._cli_util import add_allow_argument
 from flowbuilder.errors import ExportError, FlowbuilderError, FlowError, ScenarioError
+from flowbuilder.hygiene import clean, clean_json, clean_lines
 from flowbuilder.sandbox.command import add_arguments as add_sandbox_arguments
 from flowbuilder.server.command import add_arguments as add_serve_arguments
 
@@ -38,7 +40,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     flow = support_line()
     print(f"{flow!r}")
     for issue in validate(flow):
-        print(f"  {issue}")
+        print(clean(f"  {issue}"))
     for title, script in DEMO_CALLS:
         print(f"\n## {title}")
         print(simulate(flow, script))
@@ -48,11 +50,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 # -- flows: export, validate, diff, simulate, test ---------------------------------------------
 
 
-def _load_flow(path: str) -> Flow:
-    """A saved .json flow or a .py module; any problem is one FlowbuilderError line."""
+def _load_flow(path: str, allow: list[str] | None = None) -> Flow:
+    """A saved .json flow or a .py module; any problem is one FlowbuilderError line. Its python
+    nodes may call functions from the modules in *allow* only (``--allow``)."""
     from flowbuilder.export import load
 
-    return load(path)
+    return load(path, allow=allow)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -82,18 +85,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from flowbuilder.validate import validate
 
-    flow = _load_flow(args.flow)
+    flow = _load_flow(args.flow, args.allow)
     issues = validate(flow)
     if args.json:
-        print(json.dumps([i.to_json() for i in issues], indent=2, ensure_ascii=False))
+        print(clean_json(json.dumps([i.to_json() for i in issues], indent=2, ensure_ascii=False)))
     else:
         for issue in issues:
-            print(f"{args.flow}: {issue}")
+            print(clean(f"{args.flow}: {issue}"))
     errors = sum(i.severity == "error" for i in issues)
     warnings = len(issues) - errors
     if not args.json:
         counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
-        print(f"{args.flow}: {'invalid' if errors else 'valid'} ({counts})")
+        print(clean(f"{args.flow}: {'invalid' if errors else 'valid'} ({counts})"))
     return 1 if errors else 0
 
 
@@ -101,10 +104,10 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     try:
         a, b = _load_flow(args.a), _load_flow(args.b)
     except FlowbuilderError as exc:  # like diff(1): 2 means trouble, 1 means different
-        print(f"flowbuilder diff: {exc}", file=sys.stderr)
+        print(clean(f"flowbuilder diff: {exc}"), file=sys.stderr)
         return 2
     difference = a.diff(b)
-    print(difference)
+    print(difference)  # each line cleaned by FlowDiff
     return 1 if difference else 0
 
 
@@ -124,7 +127,7 @@ def _script(args: argparse.Namespace) -> Script:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from flowbuilder.simulate import simulate
 
-    flow = _load_flow(args.flow)
+    flow = _load_flow(args.flow, args.allow)
     transcript = simulate(
         flow,
         _script(args),
@@ -132,21 +135,21 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         number=args.number,
         direction="outbound" if args.outbound else "inbound",
     )
-    print(transcript.dumps() if args.json else transcript)
+    print(clean_json(transcript.dumps()) if args.json else transcript)
     return 0
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
     from flowbuilder import scenarios
 
-    flow = _load_flow(args.flow)
+    flow = _load_flow(args.flow, args.allow)
     cases = scenarios.load(args.scenarios)
     if args.k:
         cases = [c for c in cases if args.k in c.name]
         if not cases:
             raise ScenarioError(f"{args.scenarios}: no scenario name contains {args.k!r}")
     results = scenarios.run(flow, cases)
-    print(scenarios.report(results))
+    print(clean_lines(scenarios.report(results)))
     return 0 if all(r.passed for r in results) else 1
 
 
@@ -175,6 +178,7 @@ def _add_flow_commands(sub: Any) -> None:
     )
     check.add_argument("flow", metavar="FLOW", help=flow_help)
     check.add_argument("--json", action="store_true", help="print the issues as JSON")
+    add_allow_argument(check)
     check.set_defaults(func=_cmd_validate)
 
     diff = sub.add_parser(
@@ -215,6 +219,7 @@ def _add_flow_commands(sub: Any) -> None:
     sim.add_argument("--number", default="+33912345678", help="the number called")
     sim.add_argument("--outbound", action="store_true", help="an outbound call to --number")
     sim.add_argument("--json", action="store_true", help="print the transcript as JSON")
+    add_allow_argument(sim)
     sim.set_defaults(func=_cmd_simulate)
 
     test = sub.add_parser(
@@ -226,6 +231,7 @@ def _add_flow_commands(sub: Any) -> None:
     test.add_argument("flow", metavar="FLOW", help=flow_help)
     test.add_argument("scenarios", metavar="SCENARIOS", help="a scenarios file (.json)")
     test.add_argument("-k", metavar="TEXT", help="only scenarios whose name contains TEXT")
+    add_allow_argument(test)
     test.set_defaults(func=_cmd_test)
 
 
@@ -271,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except FlowbuilderError as exc:
-        print(f"flowbuilder {args.command}: {exc}", file=sys.stderr)
+        print(clean(f"flowbuilder {args.command}: {exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

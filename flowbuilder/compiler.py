@@ -30,7 +30,8 @@ from flowbuilder.errors import FlowError, FlowValidationError
 from flowbuilder.flow import Flow
 from flowbuilder.flowfile import SCHEMA_VERSION, plain_copy
 from flowbuilder.nodes._base import NodeSpec, get_kind
-from flowbuilder.validate import Issue, subflow_library, validate
+from flowbuilder.trust import TRUSTED, Trust, combine
+from flowbuilder.validate import Issue, code_targets, subflow_library, validate
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Program:
     nodes: Mapping[str, NodeSpec]
     settings: Mapping[str, Any]
     subflows: Mapping[str, Program] = field(default_factory=lambda: MappingProxyType({}))
+    #: which Python functions its python nodes may call: the flow's (:mod:`flowbuilder.trust`)
+    trust: Trust = field(default=TRUSTED, compare=False)
 
     @property
     def on_error(self) -> str | None:
@@ -82,7 +85,9 @@ def compile(flow: Flow, *, subflows: Mapping[str, Flow] | None = None) -> Progra
     compiled: dict[str, Program] = {}
     _collect(flow, library, compiled, stack=(flow.name,))
     root = _freeze(flow, MappingProxyType(compiled))
-    return root
+    flows = [flow, *(library[name] for name in compiled)]
+    trust = combine((f.trust, [t for _, _, t in code_targets(f)]) for f in flows)
+    return replace(root, trust=trust)
 
 
 def _collect(

@@ -8,28 +8,41 @@ feeds an :class:`EffectResult` back to :func:`flowbuilder.engine.resume`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+
+from flowbuilder.trust import TRUSTED, Trust
+
+#: An HTTP answer is read up to this many bytes (the node's ``max_bytes``); past it, refused.
+HTTP_MAX_BYTES: Final = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
-    """An HTTP request whose JSON answer the node maps into variables."""
+    """An HTTP request whose JSON answer the node maps into variables.
+
+    The answer is read up to ``max_bytes``. Link-local and cloud metadata addresses are always
+    refused; loopback and private ones unless ``allow_private_network`` (a flow setting).
+    """
 
     method: str
     url: str
     headers: dict[str, str]
     body: str | None
     timeout_ms: int
+    max_bytes: int = HTTP_MAX_BYTES
+    allow_private_network: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class PythonCall:
-    """A registered function (``pkg.mod:func``) called with the call's facts and variables."""
+    """A function (``pkg.mod:func``) called with the call's facts and variables, imported only
+    as ``trust`` (the flow's policy, :mod:`flowbuilder.trust`) allows."""
 
     target: str
     facts: dict[str, Any]
     variables: dict[str, Any]
     timeout_ms: int
+    trust: Trust = TRUSTED
 
 
 Effect = HttpRequest | PythonCall

@@ -292,6 +292,7 @@ class _Run:
                 now=self.now,
                 timezone=settings.get("timezone") or "UTC",
                 settings=settings,
+                trust=self.root.trust,
             )
         else:
             ctx.variables, ctx.local, ctx.notes = self.variables, self.scratch, []

@@ -16,7 +16,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -31,6 +31,7 @@ from flowbuilder.flowdiff import FlowDiff
 from flowbuilder.flowfile import DEFAULT_SETTINGS, SCHEMA_VERSION, plain_copy
 from flowbuilder.names import FLOW_NAME, NODE_ID
 from flowbuilder.nodes._base import DEFAULT_VOICE, NodeKind, get_kind
+from flowbuilder.trust import TRUSTED, Trust
 
 Listener = Callable[["FlowChange"], None]
 
@@ -80,6 +81,10 @@ class Flow:
         self._subflow_refs: dict[str, str] = {}
         #: the directory this flow was read from (subflow references are relative to it)
         self.source_dir: Path | None = None
+        #: Which Python functions its python nodes may call (:mod:`flowbuilder.trust`): a flow
+        #: built in code is trusted; one read from a file gets the operator's allow list. Never
+        #: saved: a file cannot grant itself trust.
+        self.trust: Trust = TRUSTED
 
     # -- properties -------------------------------------------------------------------------
 
@@ -397,34 +402,55 @@ class Flow:
         """Write the flow to *path* (atomically); subflows read from files stay references."""
         return flowfile.write(self, path)
 
+    # Data is not code: a flow read from data or a file (and every subflow it carries) calls
+    # Python functions only from the modules in *allow*, FLOWBUILDER_ALLOW and
+    # flowbuilder.trust.DEFAULT_ALLOWED; a module that can never be allowed raises FlowError.
+
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], *, source: str = "flow", base: Path | None = None
+        cls,
+        data: Mapping[str, Any],
+        *,
+        source: str = "flow",
+        base: Path | None = None,
+        allow: str | Iterable[str] | None = None,
     ) -> Flow:
-        """A flow from plain data (as from :meth:`to_dict`); see :func:`flowfile.from_data`."""
-        return flowfile.from_data(cls, data, source=source, base=base)
+        """A flow from plain data (as from :meth:`to_dict`); see :func:`flowfile.from_data`.
+        Its python nodes call functions only from the modules *allow* names (:attr:`trust`)."""
+        trust = file_trust(source, allow)
+        return mark_trust(flowfile.from_data(cls, data, source=source, base=base), trust)
 
     @classmethod
-    def from_json(cls, text: str | bytes, *, source: str = "flow") -> Flow:
-        return flowfile.loads(cls, text, source=source)
+    def from_json(
+        cls, text: str | bytes, *, source: str = "flow", allow: str | Iterable[str] | None = None
+    ) -> Flow:
+        """A flow from JSON text; *allow* as in :meth:`from_dict`."""
+        trust = file_trust(source, allow)
+        return mark_trust(flowfile.loads(cls, text, source=source), trust)
 
     @classmethod
-    def load(cls, path: str | Path) -> Flow:
-        """Load a saved JSON flow (and the subflows it references, relative to it)."""
-        return flowfile.read(cls, path)
+    def load(cls, path: str | Path, *, allow: str | Iterable[str] | None = None) -> Flow:
+        """Load a saved JSON flow (and the subflows it references, relative to it). Its python
+        nodes call functions only from the modules *allow* names (:mod:`flowbuilder.trust`)."""
+        trust = file_trust(str(path), allow)
+        return mark_trust(flowfile.read(cls, path), trust)
 
     def copy(self) -> Flow:
-        return Flow.from_dict(self.to_dict(), base=self.source_dir)
+        """An independent copy, with the same :attr:`trust` (its subflows' too)."""
+        other = flowfile.from_data(Flow, self.to_dict(), base=self.source_dir)
+        _copy_trust(self, other)
+        return other
 
     def restore(self, data: Mapping[str, Any]) -> Flow:
         """Replace this flow's content with *data* (as from ``to_dict``), in place: the object
         others hold stays the same (the editor's undo). Listeners see one ``replace`` change."""
-        other = Flow.from_dict(data, base=self.source_dir)
+        other = flowfile.from_data(Flow, data, base=self.source_dir)
         self.graph.clear()
         self.graph.graph.update(other.graph.graph)
         self.graph.add_nodes_from(other.graph.nodes(data=True))
         self.graph.add_edges_from(other.graph.edges(keys=True))
         self._subflows, self._subflow_refs = other._subflows, other._subflow_refs
+        mark_trust(self, self.trust)  # what this flow was trusted with, its subflows too
         self._emit(FlowChange("replace"))
         return self
 
@@ -455,6 +481,32 @@ class Flow:
         False
         """
         return FlowDiff.between(self.to_dict(), other.to_dict())
+
+
+def file_trust(source: str, allow: str | Iterable[str] | None) -> Trust:
+    """The trust of a flow read from *source* (FlowError for a module never allowed)."""
+    try:
+        return Trust.for_file(source, allow)
+    except ValueError as exc:
+        raise FlowError(f"{source}: {exc}") from None
+
+
+def mark_trust(flow: Flow, trust: Trust) -> Flow:
+    """Give *flow* and every subflow it carries *trust*; returns *flow*."""
+    flow.trust = trust
+    for sub in flow.subflows.values():
+        mark_trust(sub, trust)
+    return flow
+
+
+def _copy_trust(source: Flow, target: Flow) -> None:
+    target.trust = source.trust
+    for name, sub in target.subflows.items():
+        original = source.subflows.get(name)
+        if original is not None:
+            _copy_trust(original, sub)
+        else:
+            mark_trust(sub, source.trust)
 
 
 __all__ = ["DEFAULT_SETTINGS", "SCHEMA_VERSION", "Flow", "FlowChange", "FlowDiff"]

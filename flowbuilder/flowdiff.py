@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowbuilder.hygiene import clean
+
 
 @dataclass
 class FlowDiff:
@@ -99,4 +101,5 @@ class FlowDiff:
                 ]
             else:
                 lines.append(f"~ subflow {name}: {change}")
-        return "\n".join(lines) if lines else "no changes"
+        # one line per change: an id read from a file cannot break a line or reach the terminal
+        return "\n".join(map(clean, lines)) if lines else "no changes"

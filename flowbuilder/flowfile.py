@@ -39,6 +39,7 @@ DEFAULT_SETTINGS: Final[dict[str, Any]] = {
     # which voice ("": the flow's), so a French line apologises in French
     "fallback_message": None,
     "fallback_voice": "",
+    "allow_private_network": False,  # http_request may reach loopback and private addresses
 }
 F = TypeVar("F", bound="Flow")
 

@@ -37,6 +37,7 @@ from flowbuilder.callr.commands import (
     wav_info,
 )
 from flowbuilder.callr.constants import DEFAULT_TARGET_TIMEOUT_S
+from flowbuilder.hygiene import clean
 
 AnswerMode = Literal["answer", "busy", "no_answer", "congestion", "rejected"]
 NEVER_ANSWERED: Final[dict[str, str]] = {
@@ -228,9 +229,13 @@ class Transcript:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
 
     def __str__(self) -> str:
+        """One line per event; what callers, flows and servers put in a field is shown with its
+        control characters escaped and URLs without credentials, so it stays on its line."""
         lines = [
-            f"call {self.setup.callid} {self.direction} "
-            f"{self.setup.cli_number or 'anonymous'} -> {self.setup.number}"
+            clean(
+                f"call {self.setup.callid} {self.direction} "
+                f"{self.setup.cli_number or 'anonymous'} -> {self.setup.number}"
+            )
         ]
         shown = {
             "heard": "🔊",
@@ -245,10 +250,11 @@ class Transcript:
         }
         for e in self.events:
             if e.kind in shown:
-                lines.append(f"  {e.t:7.1f}s {shown[e.kind]} {e.text}")
+                lines.append(clean(f"  {e.t:7.1f}s {shown[e.kind]} {e.text}"))
         if self.path:  # unknown for calls driven over HTTP unless the server reports it
-            lines.append(f"  path: {' → '.join(self.path)}")
-        lines.append(f"  status: {self.status}{f' ({self.reason})' if self.reason else ''}")
+            lines.append(clean(f"  path: {' → '.join(self.path)}"))
+        reason = f" ({self.reason})" if self.reason else ""
+        lines.append(clean(f"  status: {self.status}{reason}"))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:

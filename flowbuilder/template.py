@@ -10,18 +10,25 @@ renders as an empty string (validation warns about variables nothing sets).
 '{literal} '
 >>> sorted(names("Call {caller} about {order_id}"))
 ['caller', 'order_id']
+
+Anything else between braces is not a placeholder: it stays in the text, braces and all.
+
+>>> malformed("Hi {name}, {{ok}} {prénom} { x } {a.b} {0} 100% {")
+('{prénom}', '{ x }', '{a.b}', '{0}', '{')
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _TOKEN = re.compile(r"\{\{|\}\}|\{(" + NAME + r")\}")
 VARIABLE_NAME = re.compile(NAME + r"\Z")
+#: _TOKEN, then what is not one: text between braces, or a brace on its own
+_BRACES = re.compile(r"\{\{|\}\}|\{" + NAME + r"\}|(\{[^{}]*\}|[{}])")
 
 
 @lru_cache(maxsize=4096)
@@ -41,6 +48,15 @@ def _parts(template: str) -> tuple[tuple[str, bool], ...]:
     if pos < len(template):
         parts.append((template[pos:], False))
     return tuple(parts)
+
+
+@lru_cache(maxsize=4096)
+def malformed(template: str) -> tuple[str, ...]:
+    """The parts of *template* that look like placeholders but are not (``{prénom}``,
+    ``{ x }``, ``{a.b}``, a lone brace): rendering leaves them as written."""
+    if "{" not in template and "}" not in template:
+        return ()
+    return tuple(m.group(1) for m in _BRACES.finditer(template) if m.group(1))
 
 
 def render(template: str, values: Mapping[str, Any]) -> str:
@@ -85,3 +101,16 @@ def names_in_data(value: Any) -> set[str]:
             found |= names(str(k)) | names_in_data(v)
         return found
     return set()
+
+
+def texts_in_data(value: Any) -> Iterator[str]:
+    """Every string inside nested lists/dicts (keys included): what :func:`render_data` fills."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from texts_in_data(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from texts_in_data(v)

@@ -1,7 +1,10 @@
 """``validate(flow) -> list[Issue]``: every problem in a flow, as values.
 
 Errors stop ``compile()``; warnings never do. Each issue names the node and the field and says how
-to fix it, in one line.
+to fix it, in one line. Structure, parameters, edges, reachability, endless loops and subflows
+are checked here; the deeper rules (loops with no way out, variables per path, placeholders,
+effect timeouts in one callback, voices) are in :mod:`flowbuilder.lint`, one module each, and
+each kind adds its own (a menu's dead options) in ``NodeKind.advice``.
 
 >>> from flowbuilder.flow import Flow
 >>> flow = Flow("demo").add("hi", "play", prompt="Hello {name}")
@@ -14,45 +17,19 @@ warning: hi.prompt: uses {name} but no node sets it; set it with a 'set' node or
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import networkx as nx
 
-from flowbuilder.facts import FACTS
 from flowbuilder.flow import Flow
+from flowbuilder.lint import effects, loops, placeholders, variables, voices
+from flowbuilder.lint.graph import Graph, Issue, Severity
+from flowbuilder.lint.variables import ERROR_VARIABLE
 from flowbuilder.names import NODE_ID
 from flowbuilder.nodes._base import REGISTRY, NodeKind
-from flowbuilder.template import names_in_data
 
-Severity = Literal["error", "warning"]
-
-#: The variable the engine fills with the reason when it takes the flow's error path.
-ERROR_VARIABLE = "last_error"
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One problem: severity, where (node and field, either may be None) and what to do."""
-
-    severity: Severity
-    node_id: str | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = ".".join(p for p in (self.node_id, self.field) if p) or "flow"
-        return f"{self.severity}: {where}: {self.message}"
-
-    def to_json(self) -> dict[str, str | None]:
-        return {
-            "severity": self.severity,
-            "node_id": self.node_id,
-            "field": self.field,
-            "message": self.message,
-        }
+__all__ = ["ERROR_VARIABLE", "Issue", "Severity", "errors", "validate"]
 
 
 def validate(flow: Flow, *, subflows: Mapping[str, Flow] | None = None) -> list[Issue]:
@@ -64,7 +41,7 @@ def validate(flow: Flow, *, subflows: Mapping[str, Flow] | None = None) -> list[
     ``subflow/node``, and a subflow that runs itself again is an error.
     """
     library = subflow_library(flow, subflows)
-    issues = list(_all_checks(_Graph.of(flow), library))
+    issues = list(_all_checks(Graph.of(flow), library))
     issues += _check_subflows(flow, library)
     order = {"error": 0, "warning": 1}
     return sorted(issues, key=lambda i: (order[i.severity], i.node_id or "", i.field or ""))
@@ -74,57 +51,30 @@ def errors(issues: list[Issue]) -> list[Issue]:
     return [i for i in issues if i.severity == "error"]
 
 
-@dataclass(frozen=True)
-class _Node:
-    id: str
-    kind_name: str
-    kind: NodeKind | None  # None: not a registered kind
-    params: Mapping[str, Any]  # the flow's own dict: read, never changed
-    edges: Mapping[str, str]  # outcome -> target
+def code_targets(flow: Flow) -> list[tuple[str, str, str]]:
+    """``(node_id, field, "package.module:function")`` for every Python function *flow* calls."""
+    return [
+        (node.id, field_name, target)
+        for node, kind in Graph.of(flow).known()
+        for field_name, target in kind.code_targets(node.params)
+    ]
 
 
-@dataclass(frozen=True)
-class _Graph:
-    """What the rules read, gathered once (the Flow accessors copy on every call)."""
-
-    flow: Flow
-    nodes: dict[str, _Node]  # sorted by id
-    entry: str | None
-    on_error: Any
-    #: a subflow: an unconnected outcome returns to the node that ran it (not a hang-up)
-    returns: bool = False
-
-    @classmethod
-    def of(cls, flow: Flow, *, returns: bool = False) -> _Graph:
-        data, succ = flow.graph.nodes, flow.graph.succ
-        nodes = {}
-        for node_id in sorted(data):
-            attrs = data[node_id]
-            nodes[node_id] = _Node(
-                id=node_id,
-                kind_name=str(attrs["kind"]),
-                kind=REGISTRY.get(attrs["kind"]),
-                params=attrs["params"],
-                edges={k: v for v, keys in succ[node_id].items() for k in keys},
-            )
-        on_error = flow.graph.graph["settings"].get("on_error")
-        return cls(flow, nodes, flow.entry, on_error, returns)
-
-    def known(self) -> Iterator[tuple[_Node, NodeKind]]:
-        """Nodes of registered kinds (the others are reported once, as unknown kinds)."""
-        return ((n, n.kind) for n in self.nodes.values() if n.kind is not None)
-
-
-def _all_checks(graph: _Graph, subflows: Mapping[str, Flow] | None) -> Iterator[Issue]:
+def _all_checks(graph: Graph, subflows: Mapping[str, Flow] | None) -> Iterator[Issue]:
     yield from _check_structure(graph)
     yield from _check_params(graph, subflows)
+    yield from _check_code(graph)
     yield from _check_edges(graph)
     yield from _check_reachability(graph)
     yield from _check_spin_cycles(graph)
-    yield from _check_variables(graph)
+    yield from loops.check(graph)
+    yield from variables.check(graph)
+    yield from placeholders.check(graph)
+    yield from effects.check(graph)
+    yield from voices.check(graph)
 
 
-def _check_structure(graph: _Graph) -> Iterator[Issue]:
+def _check_structure(graph: Graph) -> Iterator[Issue]:
     if not graph.nodes:
         yield Issue("error", None, "entry", "the flow is empty; add a node to start the call")
     elif graph.entry is None:
@@ -175,17 +125,34 @@ def _known_zone(name: str) -> bool:
     return True
 
 
-def _check_params(graph: _Graph, subflows: Mapping[str, Flow] | None) -> Iterator[Issue]:
+def _check_params(graph: Graph, subflows: Mapping[str, Flow] | None) -> Iterator[Issue]:
     for node, kind in graph.known():
-        for field_name, message in kind.check(node.params):
+        for field_name, message in graph.problems.get(node.id, ()):
             yield Issue("error", node.id, field_name, message)
         for severity, field_name, message in kind.advice(node.params, subflows=subflows):
             yield Issue(severity, node.id, field_name, message)
 
 
-def _check_edges(graph: _Graph) -> Iterator[Issue]:
+def _check_code(graph: Graph) -> Iterator[Issue]:
+    """Python functions the flow's trust refuses; for a flow from a file, also those that do not
+    resolve (importing an allowed module is what the operator allowed). A flow built in code is
+    not imported here: its functions may not be written yet, and fail at run time on ``error``."""
+    trust = graph.flow.trust
     for node, kind in graph.known():
-        outcomes = kind.outcomes(node.params)
+        for field_name, target in kind.code_targets(node.params):
+            problem = trust.problem(target)
+            if problem is None and not trust.trusted:
+                try:
+                    trust.resolve(target)
+                except ValueError as exc:
+                    problem = f"does not resolve: {exc}"
+            if problem is not None:
+                yield Issue("error", node.id, field_name, problem)
+
+
+def _check_edges(graph: Graph) -> Iterator[Issue]:
+    for node, kind in graph.known():
+        outcomes = graph.outcomes[node.id]
         edges = node.edges
         for outcome in sorted(set(edges) - set(outcomes)):
             yield Issue(
@@ -194,49 +161,35 @@ def _check_edges(graph: _Graph) -> Iterator[Issue]:
                 outcome,
                 f"{kind.name} has no outcome {outcome!r}; remove this edge",
             )
-        missing = [o for o in outcomes if o not in edges]
-        if not missing or graph.returns:  # in a subflow, a loose end returns to the caller
+        if graph.returns:  # in a subflow, a loose end returns to the caller
             continue
-        if not edges and not kind.ends_call:
-            for outcome in missing:
-                yield Issue(
-                    "warning",
-                    node.id,
-                    outcome,
-                    "the call ends here without hanging up; connect it to a hangup node",
-                )
-            continue
-        for outcome in missing:
-            if kind.name == "menu" and outcome in ("invalid", "timeout"):
-                yield Issue(
-                    "warning",
-                    node.id,
-                    outcome,
-                    f"menu has no {outcome} handling: "
-                    f"callers who run out of tries are cut off; connect '{outcome}'",
-                )
-            else:
-                yield Issue(
-                    "warning",
-                    node.id,
-                    outcome,
-                    f"outcome {outcome!r} is not connected; the call hangs up there: connect it",
-                )
+        for outcome in (o for o in outcomes if o not in edges):
+            yield Issue("warning", node.id, outcome, _unconnected(graph, kind, outcome, edges))
 
 
-def _check_reachability(graph: _Graph) -> Iterator[Issue]:
-    roots = [r for r in (graph.entry, graph.on_error) if isinstance(r, str) and r in graph.nodes]
-    if not roots:
+def _unconnected(graph: Graph, kind: NodeKind, outcome: str, edges: Mapping[str, str]) -> str:
+    """What happens to a call that leaves through an outcome with no edge, and the fix."""
+    if outcome in kind.failure_outcomes and graph.error_path:
+        # the engine sends an unhandled failure to the flow's error path
+        return (
+            f"outcome {outcome!r} is not connected; the error path ({graph.error_path}) "
+            "takes it: connect it to handle it here"
+        )
+    if not edges and not kind.ends_call:
+        return "the call ends here without hanging up; connect it to a hangup node"
+    if outcome in kind.retry_outcomes:
+        return (
+            f"{kind.name} has no {outcome} handling: "
+            f"callers who run out of tries are cut off; connect '{outcome}'"
+        )
+    return f"outcome {outcome!r} is not connected; the call hangs up there: connect it"
+
+
+def _check_reachability(graph: Graph) -> Iterator[Issue]:
+    if not graph.roots:
         return  # no entry: reported above
-    reached = set(roots)
-    todo = list(roots)
-    while todo:  # one pass over the edges
-        for target in graph.nodes[todo.pop()].edges.values():
-            if target not in reached:
-                reached.add(target)
-                todo.append(target)
     for node_id in graph.nodes:
-        if node_id not in reached:
+        if node_id not in graph.reached:
             yield Issue(
                 "warning",
                 node_id,
@@ -245,7 +198,7 @@ def _check_reachability(graph: _Graph) -> Iterator[Issue]:
             )
 
 
-def _check_spin_cycles(graph: _Graph) -> Iterator[Issue]:
+def _check_spin_cycles(graph: Graph) -> Iterator[Issue]:
     """A cycle made only of nodes that never wait on the caller would loop without end."""
     busy = nx.DiGraph()
     for node, kind in graph.known():
@@ -266,47 +219,6 @@ def _check_spin_cycles(graph: _Graph) -> Iterator[Issue]:
                 None,
                 f"endless loop: {loop} never waits on the caller; "
                 "put a prompt, menu or wait inside the loop",
-            )
-
-
-def _check_variables(graph: _Graph) -> Iterator[Issue]:
-    known = set(FACTS)
-    if graph.on_error:
-        known.add(ERROR_VARIABLE)
-    for node, kind in graph.known():
-        known |= kind.variables_set(node.params)
-    for node, kind in graph.known():
-        params = node.params
-        in_templates: set[str] = set()
-        for p in kind.params:
-            if not p.template or p.name not in params:
-                continue
-            used = names_in_data(params[p.name])
-            in_templates |= used
-            for name in sorted(used - known):
-                yield Issue(
-                    "warning",
-                    node.id,
-                    p.name,
-                    f"uses {{{name}}} but no node sets it; "
-                    "set it with a 'set' node or fix the name",
-                )
-        # variables read outside templates, e.g. play_recording's file name variable
-        for name in sorted(kind.variables_read(params) - in_templates - known):
-            field_name = next(
-                (
-                    p.name
-                    for p in kind.params
-                    if p.type == "variable" and params.get(p.name) == name
-                ),
-                None,
-            )
-            yield Issue(
-                "warning",
-                node.id,
-                field_name,
-                f"reads variable {name!r} but no node sets it; "
-                "set it in an earlier node or fix the name",
             )
 
 
@@ -373,4 +285,4 @@ def _check_subflows(flow: Flow, library: Mapping[str, Flow]) -> Iterator[Issue]:
 def validate_one(flow: Flow, library: Mapping[str, Flow], *, returns: bool = False) -> list[Issue]:
     """*flow*'s own issues, its subflow nodes resolved in *library* (no recursion into them).
     *returns*: *flow* runs as a subflow, so an outcome left unconnected returns to its caller."""
-    return list(_all_checks(_Graph.of(flow, returns=returns), library))
+    return list(_all_checks(Graph.of(flow, returns=returns), library))

@@ -38,19 +38,31 @@ def run(*args: str, env: dict[str, str] | None = None) -> dict[str, object]:
 def test_quick_mode_prints_one_json_object_with_every_figure() -> None:
     data = run("--quick")
     assert data["quick"] is True
-    for key in ("step_vs_json_ratio", "step_us", "json_roundtrip_us", "compile_growth_exponent"):
+    figures = (
+        "step_vs_json_ratio",
+        "step_us",
+        "json_roundtrip_us",
+        "compile_growth_exponent",
+        "lint_growth_exponent",
+    )
+    for key in figures:
         value = data[key]
         assert isinstance(value, int | float), key
         assert value == value, key  # not NaN
     assert data["step_us"] > 0
     assert data["json_roundtrip_us"] > 0
     assert data["ivr_nodes"] == 10
-    timings = data["compile_timings"]
-    assert isinstance(timings, dict)
-    assert len(timings) == 3
-    for sizes in timings.values():
-        assert set(sizes) == {"validate_s", "compile_s"}
-    assert data["targets"] == {"step_vs_json_ratio": 3.0, "compile_growth_exponent": 1.2}
+    for name in ("compile_timings", "lint_timings"):
+        timings = data[name]
+        assert isinstance(timings, dict)
+        assert len(timings) == 3
+        for sizes in timings.values():
+            assert set(sizes) == {"validate_s", "compile_s"}
+    assert data["targets"] == {
+        "step_vs_json_ratio": 3.0,
+        "compile_growth_exponent": 1.2,
+        "lint_growth_exponent": 1.2,
+    }
 
 
 @pytest.mark.slow

@@ -125,6 +125,7 @@ def api() -> Iterator[str]:
 def http_flow(url: str, timeout_ms: int) -> Flow:
     return (
         Flow("lookup")
+        .configure(allow_private_network=True)  # the test API is on loopback
         .add(
             "fetch",
             "http_request",
@@ -334,6 +335,7 @@ def test_effects_are_capped_by_the_answer_budget(client: httpx.Client, api: str)
 def test_two_effects_in_one_callback_share_the_budget(client: httpx.Client, api: str):
     flow = (
         Flow("twice")
+        .configure(allow_private_network=True)
         .add("one", "http_request", url=f"{api}/slow", timeout_ms=2000)
         .add("two", "http_request", url=f"{api}/slow", timeout_ms=2000)
         .add("done", "play", prompt="Done")

@@ -240,6 +240,7 @@ def test_a_flow_with_http_requests_leaves_no_thread_behind():
     before = {t.ident for t in threading.enumerate()}
     flow = (
         fb.Flow("api")
+        .configure(allow_private_network=True)  # so that the request is made
         .add("fetch", "http_request", url="http://127.0.0.1:9/unused", timeout_ms=500)
         .add("done", "play", prompt="Done")
         .connect("fetch", "done", "failed")

@@ -233,11 +233,16 @@ def test_template_variables_nothing_sets() -> None:
     assert validate(flow) == []
 
 
-def test_the_error_variable_is_known_once_there_is_an_error_path() -> None:
-    flow = good().set_params("sales", prompt=f"Problem: {{{ERROR_VARIABLE}}}")
-    assert [i.field for i in validate(flow)] == ["prompt"]
-    flow.add("oops", "play", prompt="Sorry").connect("oops", "end").configure(on_error="oops")
+def test_the_error_variable_is_set_on_the_error_path_only() -> None:
+    flow = good().add("oops", "play", prompt=f"Sorry: {{{ERROR_VARIABLE}}}").connect("oops", "end")
+    assert ("warning", "oops", "prompt") in issues_of(flow)  # no error path: nothing sets it
+    flow.configure(on_error="oops")
     assert validate(flow) == []
+    flow.set_params("sales", prompt=f"Problem: {{{ERROR_VARIABLE}}}")
+    assert messages(flow) == [
+        "warning: sales.prompt: uses {last_error} but only the error path (oops) sets it and "
+        "this node is not on it; read it on the error path"
+    ]
 
 
 def test_an_error_path_pointing_nowhere() -> None:

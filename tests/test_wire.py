@@ -167,7 +167,7 @@ def test_an_unknown_status_is_a_400() -> None:
         (b"\xff\xfe{}", "callback body is not valid JSON"),
         (b"[1]", "callback body must be a JSON object, got list"),
         (b"null", "callback body must be a JSON object, got NoneType"),
-        (b"[" * 100_000, "callback body is not valid JSON"),
+        (b"[" * 100_000, "callback body nests arrays or objects deeper than 64 levels"),
     ],
 )
 def test_a_body_that_is_not_a_callback_is_a_400(body: bytes, message: str) -> None:

@@ -1,4 +1,5 @@
-"""CALLR's constants, declared once: app type and params, caller ids, numbers, hashes, limits.
+"""CALLR's constants, declared once: app type and params, caller ids, numbers, hashes, limits,
+voices.
 
 Everything that talks to CALLR or plays it (the client, the sandbox, node kinds, the docs) reads
 these; a ``grep`` for one of them finds this file.
@@ -7,6 +8,8 @@ these; a ``grep`` for one of them finds this file.
 (True, False)
 >>> bool(HASH.match("4346423A")), TARGET_TIMEOUT_S
 (True, (5, 300))
+>>> bool(VOICE_NAME.match("TTS_EN-US_JOANNA")), bool(VOICE_NAME.match("serena"))
+(True, False)
 """
 
 from __future__ import annotations
@@ -39,3 +42,15 @@ DEFAULT_TARGET_TIMEOUT_S: Final = 30
 
 #: CALLR waits this long for the answer to each callback POST.
 ANSWER_WINDOW_S: Final = 5.0
+
+#: flowbuilder's share of that window: effects run in one callback (HTTP requests, Python
+#: functions) must all finish within this time from the request's arrival, so each answer leaves
+#: well inside it. The server's default; validation adds up effect timeouts against it.
+DEFAULT_ANSWER_BUDGET_MS: Final = 4000
+
+#: The TTS voices flowbuilder knows (a TTS media is ``TTS|<VOICE>|<text>``); CALLR's full list
+#: comes from ``media/tts.get_voice_list``. The first is every flow's default.
+VOICES: Final = ("TTS_EN-GB_SERENA", "TTS_EN-GB_DANIEL", "TTS_FR-FR_AUDREY")
+DEFAULT_VOICE: Final = VOICES[0]
+#: The shape of every voice name: ``TTS_<LANG>-<COUNTRY>_<NAME>``.
+VOICE_NAME: Final = re.compile(r"TTS_[A-Z]{2,3}-[A-Z]{2}_[A-Z][A-Z0-9_]*\Z")

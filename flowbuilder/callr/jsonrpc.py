@@ -52,6 +52,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from flowbuilder.callr.nesting import depth_error, too_deep
 from flowbuilder.errors import CallrApiError, CallrAuthError, CallrProtocolError
 
 DEFAULT_URL: Final = "https://api.callr.com/json-rpc/v1.1/"
@@ -338,10 +339,16 @@ _METHOD = re.compile(r"[A-Za-z0-9_./-]{1,100}\Z")
 
 
 def parse_request(body: bytes) -> RpcRequest:
-    """Check the envelope CALLR accepts: one object, an id, a method, positional params."""
+    """Check the envelope CALLR accepts: one object, an id, a method, positional params.
+
+    Whatever *body* holds, the answer is a request or an :class:`RpcFault`: a body nested too
+    deep is refused before it is decoded (``INVALID_REQUEST [body]``).
+    """
+    if too_deep(body):
+        raise RpcFault.of("INVALID_REQUEST", "body", depth_error("the body"))
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise RpcFault.of("PARSE_ERROR", "body", "the body is not valid UTF-8 JSON") from None
     if isinstance(data, list):
         raise RpcFault.of("INVALID_REQUEST", "batch", "batch requests are not supported")

@@ -45,9 +45,10 @@ from flowbuilder.callr.constants import CLI_BLOCKED
 from flowbuilder.callr.methods import MethodCall
 from flowbuilder.callr.types import App, Did
 from flowbuilder.errors import CallrProtocolError, CallrTransportError
+from flowbuilder.hygiene import protect
 
 T = TypeVar("T")
-log = logging.getLogger("flowbuilder.callr")
+log = protect(logging.getLogger("flowbuilder.callr"))  # its lines cleaned: hygiene
 
 DEFAULT_TIMEOUT_S = 10.0
 RETRY_PAUSE_S = 0.2

@@ -31,6 +31,7 @@ from typing import Annotated, Any, Final
 import msgspec
 import orjson
 
+from flowbuilder.callr.nesting import depth_error, too_deep
 from flowbuilder.errors import CallbackError
 
 # -- call statuses -------------------------------------------------------------------------------
@@ -65,10 +66,31 @@ _CALLBACK_FIELDS: Final[dict[str, tuple[type, ...]]] = {
 }
 CALLBACK_FIELDS: Final = tuple(_CALLBACK_FIELDS)
 
+#: The longest text each callback field may hold, in characters: CALLR's own sizes (an app or
+#: request hash is 8 characters, numbers are E.164, command names are short, a CDR field is 32)
+#: with room to spare. Past one, the callback is refused (400) naming the field, so no request
+#: can make the server keep (in its call table, event log, traces) more than these.
+FIELD_MAX_CHARS: Final[dict[str, int]] = {
+    "app": 64,
+    "request_hash": 64,
+    "cli_name": 256,
+    "cli_number": 64,
+    "date_started": 64,
+    "number": 64,
+    "command": 64,
+    "command_id": 64,  # when text: a label the server chose
+    "command_result": 8192,
+    "command_error": 8192,
+    "call_status": 64,
+    "cdr_field": 256,
+}
+
 
 # integers the fast decoder takes; others go the careful way (which takes up to 64 bits, unsigned
 # included, and refuses longer ones: orjson reads them as floats)
 _INT64: Final = msgspec.Meta(ge=-(2**63), le=2**63 - 1)
+# text over its limit (FIELD_MAX_CHARS) also goes the careful way, which names the field
+_MAX: Final = {name: msgspec.Meta(max_length=n) for name, n in FIELD_MAX_CHARS.items()}
 #: What a command id may be: the server's choice, an integer or a string, echoed unchanged.
 CommandId = int | str
 
@@ -77,19 +99,19 @@ CommandId = int | str
 class Callback:
     """One POST from CALLR: the call's state plus the result of the previous command."""
 
-    app: str
+    app: Annotated[str, _MAX["app"]]
     callid: Annotated[int, _INT64]
-    request_hash: str | None
-    cli_name: str
-    cli_number: str
-    date_started: str
-    number: str
-    command: str
-    command_id: Annotated[int, _INT64] | str
-    command_result: str
-    command_error: str
-    call_status: str
-    cdr_field: str
+    request_hash: Annotated[str, _MAX["request_hash"]] | None
+    cli_name: Annotated[str, _MAX["cli_name"]]
+    cli_number: Annotated[str, _MAX["cli_number"]]
+    date_started: Annotated[str, _MAX["date_started"]]
+    number: Annotated[str, _MAX["number"]]
+    command: Annotated[str, _MAX["command"]]
+    command_id: Annotated[int, _INT64] | Annotated[str, _MAX["command_id"]]
+    command_result: Annotated[str, _MAX["command_result"]]
+    command_error: Annotated[str, _MAX["command_error"]]
+    call_status: Annotated[str, _MAX["call_status"]]
+    cdr_field: Annotated[str, _MAX["cdr_field"]]
     variables: dict[str, Any]
 
     @property
@@ -131,6 +153,8 @@ def _type_name(types: tuple[type, ...]) -> str:
 
 
 def _loads_object(body: bytes | str, what: str) -> dict[str, Any]:
+    if too_deep(body):
+        raise CallbackError(depth_error(what))
     # orjson: strict JSON (no NaN literals, valid UTF-8 only), three times faster than json here
     try:
         data = orjson.loads(body)
@@ -142,8 +166,14 @@ def _loads_object(body: bytes | str, what: str) -> dict[str, Any]:
 
 
 def parse_callback(body: bytes | str) -> Callback:
-    """Parse and type-check a callback body; raises CallbackError (HTTP 400) naming the field."""
-    try:  # every field present with its JSON type: decoded and checked in one C pass
+    """Parse and type-check a callback body; raises CallbackError (HTTP 400) naming the field.
+
+    A body nested deeper than :data:`~flowbuilder.callr.nesting.MAX_DEPTH` levels is refused
+    before any decoding; text longer than :data:`FIELD_MAX_CHARS` allows is refused by name.
+    """
+    if too_deep(body):  # two byte counts for an ordinary callback
+        raise CallbackError(depth_error("callback body"))
+    try:  # every field present with its JSON type and size: decoded and checked in one C pass
         callback = _CALLBACK_DECODER.decode(body)
         if callback.call_status in CALL_STATUSES:
             return callback
@@ -167,6 +197,11 @@ def callback_from_dict(data: Mapping[str, Any]) -> Callback:
         if not isinstance(value, types) or isinstance(value, bool):
             raise CallbackError(
                 f"callback field {name!r} must be {_type_name(types)}, got {type(value).__name__}"
+            )
+        limit = FIELD_MAX_CHARS.get(name)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            raise CallbackError(
+                f"callback field {name!r} is {len(value)} characters long; the limit is {limit}"
             )
     if data["call_status"] not in CALL_STATUSES:
         raise CallbackError(f"callback field 'call_status' is unknown: {data['call_status']!r}")

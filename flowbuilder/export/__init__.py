@@ -13,7 +13,7 @@ Each format is one function from a Flow to text; :func:`export` picks one by nam
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final
 
@@ -76,16 +76,23 @@ def load_module(path: str | os.PathLike[str]) -> Flow:
     return _load_module(path)
 
 
-def load(path: str | os.PathLike[str]) -> Flow:
+def load(path: str | os.PathLike[str], *, allow: str | Iterable[str] | None = None) -> Flow:
     """A flow from a saved ``.json`` file or a ``.py`` module: the one reader of flow files
     (the CLI's commands, ``serve()`` and ``flowbuilder serve`` all use it). Any problem raises
-    a FlowbuilderError in one line naming the file."""
+    a FlowbuilderError in one line naming the file.
+
+    Either way the flow is a file's: its python nodes may call functions only from the modules
+    in *allow* and ``FLOWBUILDER_ALLOW`` (:mod:`flowbuilder.trust`), however the module built it.
+    """
+    from flowbuilder.flow import file_trust, mark_trust
+
     path = Path(path)
     try:
         if path.suffix == ".py":
-            return load_module(path)
+            trust = file_trust(str(path), allow)
+            return mark_trust(load_module(path), trust)
         if path.suffix == ".json":
-            return Flow.load(path)
+            return Flow.load(path, allow=allow)
     except FlowbuilderError:
         raise
     except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a safety net: one line

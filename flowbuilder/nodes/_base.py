@@ -18,9 +18,11 @@ import msgspec
 
 from flowbuilder import template
 from flowbuilder.callr import commands, wire
+from flowbuilder.callr.constants import DEFAULT_VOICE as DEFAULT_VOICE
 from flowbuilder.effects import Effect, EffectResult
 from flowbuilder.errors import NodeConfigError, UnknownNodeKindError
 from flowbuilder.facts import CallFacts
+from flowbuilder.trust import TRUSTED, Trust
 
 ParamType = Literal[
     "text",  # a string; template=True allows {variable} placeholders
@@ -35,8 +37,6 @@ ParamType = Literal[
     "value",  # a JSON value: text, a number, true/false or a list (an entry's field)
 ]
 
-DEFAULT_VOICE = "TTS_EN-GB_SERENA"
-VOICES = ("TTS_EN-GB_SERENA", "TTS_EN-GB_DANIEL", "TTS_FR-FR_AUDREY")
 _DIGITS = re.compile(r"[0-9*#]*\Z")
 
 
@@ -230,6 +230,8 @@ class Context:
     #: Remarks for the callback's trace (e.g. a condition that could not be evaluated); never
     #: spoken. The engine copies them to ``Trace.warning``.
     notes: list[str] = field(default_factory=list)
+    #: Which Python functions the flow may call (:mod:`flowbuilder.trust`).
+    trust: Trust = TRUSTED
 
     def note(self, text: str) -> None:
         """Record a remark about this step in the trace (not an error: the call goes on)."""
@@ -310,6 +312,9 @@ class NodeKind:
     retry_outcomes: ClassVar[tuple[str, ...]] = ()
     #: Outcomes that mean the node failed: left unconnected, the flow's error path takes them.
     failure_outcomes: ClassVar[tuple[str, ...]] = ()
+    #: The parameter that bounds the effect the node asks the driver for (an HTTP request, a
+    #: Python call), in ms: effects run inside the callback. None: the kind performs none.
+    effect_timeout_param: ClassVar[str | None] = None
     #: The node makes HTTP requests during a call (the server readies its HTTP client).
     makes_http_requests: ClassVar[bool] = False
 
@@ -375,6 +380,16 @@ class NodeKind:
         """Variables this node writes (for the 'used but never set' check)."""
         return {params[p.name] for p in self.params if p.type == "variable" and params.get(p.name)}
 
+    def code_targets(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """``(field, "package.module:function")`` for each Python function the node calls;
+        validation checks them against the flow's trust (:mod:`flowbuilder.trust`)."""
+        return []
+
+    def variables_set_by(self, params: Mapping[str, Any], outcome: str) -> set[str]:
+        """Variables set whenever the node leaves through *outcome* (for the per-path check);
+        by default every variable it writes."""
+        return self.variables_set(params)
+
     def variables_read(self, params: Mapping[str, Any]) -> set[str]:
         """Variables this node's templates read."""
         found: set[str] = set()
@@ -382,6 +397,19 @@ class NodeKind:
             if p.template and p.name in params:
                 found |= template.names_in_data(params[p.name])
         return found
+
+    def effect_timeout_ms(self, params: Mapping[str, Any]) -> int | None:
+        """How long the effect this node asks the driver for may take; None for none."""
+        name = self.effect_timeout_param
+        value = params.get(name) if name else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def template_texts(self, params: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        """``(field, text)`` for every text a template parameter fills in at run time."""
+        for p in self.params:
+            if p.template and p.name in params:
+                for text in template.texts_in_data(params[p.name]):
+                    yield p.name, text
 
     def prepare(self, params: Mapping[str, Any]) -> Any:
         """Compile-time work (regexes, parsed rules) kept in the Program; default none."""

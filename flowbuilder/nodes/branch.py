@@ -6,8 +6,9 @@ A condition is ``{"name": outcome, "subject": what, "op": operator, "value": lit
   of the same name wins, as in templates), or the clock: ``time`` (time of day) and ``weekday``,
   read in the node's ``timezone`` (empty: the flow's).
 - Operators on variables and facts: ``equals``, ``not_equals``, ``one_of`` (a list),
-  ``starts_with``, ``regex`` (searched: anchor with ``^...$`` for a whole match), ``lt``, ``le``,
-  ``gt``, ``ge`` (numeric) and ``is_empty`` (no value; unset, ``""`` or null).
+  ``starts_with``, ``regex`` (searched: anchor with ``^...$`` for a whole match; RE2 syntax, run
+  in linear time: no backreferences or lookaround, see :mod:`flowbuilder.nodes._regex`),
+  ``lt``, ``le``, ``gt``, ``ge`` (numeric) and ``is_empty`` (no value; unset, ``""`` or null).
 - On ``time``: ``time_between`` (``"09:00-17:30"`` or ``["09:00", "17:30"]``; start included, end
   excluded; ``"22:00-06:00"`` spans midnight) and ``lt``/``le``/``gt``/``ge`` against ``"HH:MM"``.
   On ``weekday``: ``weekday_in`` (``["mon", "tue", ...]``), ``equals``, ``not_equals``. These two
@@ -43,6 +44,7 @@ from flowbuilder import template
 from flowbuilder.facts import FACTS
 from flowbuilder.names import OUTCOME_NAME
 from flowbuilder.nodes._base import Action, Context, Go, NodeKind, NodeSpec, Param, register
+from flowbuilder.nodes._regex import compile_pattern, pattern_problem
 
 ELSE: Final = "else"
 CLOCK: Final = ("time", "weekday")
@@ -374,11 +376,8 @@ def _value_problem(subject: str, op: str, value: Any) -> str:
     if op in ("starts_with", "regex") and not isinstance(value, str):
         return f"{op} needs text, got {value!r}"
     if op == "regex":
-        try:
-            re.compile(value)
-        except re.error as exc:
-            return f"regex {value!r} does not compile: {exc}"
-        return ""
+        problem = pattern_problem(value)
+        return f"regex {value!r} {problem}" if problem else ""
     return "" if _is_literal(value) else f"{op} needs text or a number, got {value!r}"
 
 
@@ -416,7 +415,7 @@ def _prepare_value(cond: Mapping[str, Any]) -> Any:
     if op == "one_of":
         return tuple(Operand.of(v) for v in value)
     if op == "regex":
-        return re.compile(value)
+        return compile_pattern(value)
     if op in ("equals", "not_equals"):
         return Operand.of(value)
     return value

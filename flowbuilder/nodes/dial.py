@@ -125,6 +125,10 @@ class Dial(CommandKind):
     def variables_set(self, params: Mapping[str, Any]) -> set[str]:
         return {STATUS_VARIABLE}
 
+    def variables_set_by(self, params: Mapping[str, Any], outcome: str) -> set[str]:
+        # a dial that could not be placed fails with no status
+        return set() if outcome in self.failure_outcomes else self.variables_set(params)
+
     def command(self, node: NodeSpec, ctx: Context) -> Command:
         p = node.params
         targets = [

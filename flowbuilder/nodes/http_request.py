@@ -6,8 +6,16 @@ it with a deadline and picks its outcome from the result, so the engine itself d
 - ``success``: a 2xx answer whose body is JSON (or empty); ``map`` copies values out of it by
   dotted path (``data.customer.name``; a number indexes a list: ``items.0.id``). A path that is
   not in the answer sets its variable to ``""`` and the trace says so.
-- ``failed``: connection refused, a non-2xx status, a body that is not JSON.
+- ``failed``: connection refused, a non-2xx status, a body that is not JSON, an answer over
+  ``max_bytes`` (1 MiB by default), or an address the flow may not reach.
 - ``timeout``: no answer within ``timeout_ms``.
+
+Addresses: link-local and cloud metadata addresses (``169.254.169.254``, ``fd00:ec2::254``...)
+are always refused; loopback and private ones (``127.0.0.1``, ``10.x``, ``192.168.x``, ``fc00::/7``)
+unless the flow setting ``allow_private_network`` is true (``flow.configure(
+allow_private_network=True)``: an API on your own network, or a test server on loopback). The
+check is made on the addresses the host name resolves to, and the connection goes to the address
+checked. Redirects are not followed.
 
 ``http_status`` is set on every outcome (``0`` when no answer came) and ``http_error`` says what
 went wrong on ``failed`` and ``timeout``.
@@ -26,13 +34,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlsplit
 
 from flowbuilder import template
-from flowbuilder.effects import EffectResult, HttpRequest
+from flowbuilder.effects import HTTP_MAX_BYTES, EffectResult, HttpRequest
 from flowbuilder.nodes._base import (
     Action,
     Context,
@@ -49,6 +57,8 @@ from flowbuilder.nodes._base import (
 METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE")
 STATUS_VARIABLE: Final = "http_status"
 ERROR_VARIABLE: Final = "http_error"
+#: The largest answer a node may be configured to read.
+MAX_BYTES_LIMIT: Final = 16 * 1024 * 1024
 #: Above this an effect risks CALLR's 5-second answer window (the server needs time too).
 WINDOW_ERROR_MS: Final = 4000
 WINDOW_WARNING_MS: Final = 3000
@@ -142,6 +152,15 @@ class HttpRequestKind(NodeKind):
             unit="ms",
         ),
         Param(
+            "max_bytes",
+            "int",
+            HTTP_MAX_BYTES,
+            "The largest answer read; a longer one is refused and leaves through failed.",
+            min=1,
+            max=MAX_BYTES_LIMIT,
+            unit="bytes",
+        ),
+        Param(
             "map",
             "mapping",
             {},
@@ -155,6 +174,7 @@ class HttpRequestKind(NodeKind):
     failure_outcomes = ("failed", "timeout")
     waits_on_caller = False
     makes_http_requests = True
+    effect_timeout_param = "timeout_ms"
 
     # declaration ----------------------------------------------------------------------------
 
@@ -215,6 +235,22 @@ class HttpRequestKind(NodeKind):
         names = {str(k) for k in mapping} if isinstance(mapping, dict) else set()
         return names | {STATUS_VARIABLE, ERROR_VARIABLE}
 
+    def variables_set_by(self, params: Mapping[str, Any], outcome: str) -> set[str]:
+        if outcome in self.failure_outcomes:  # the answer's values come with success only
+            return {STATUS_VARIABLE, ERROR_VARIABLE}
+        return self.variables_set(params) - {ERROR_VARIABLE}
+
+    def template_texts(self, params: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        for field, text in super().template_texts(params):
+            if field != "body":
+                yield field, text
+        try:  # the body's braces are JSON's: only the strings inside it are templates
+            body = json.loads(params.get("body") or "null")
+        except (TypeError, ValueError):  # not JSON: check_values says so
+            return
+        for text in template.texts_in_data(body):
+            yield "body", text
+
     def prepare(self, params: Mapping[str, Any]) -> Any:
         url = params["url"]
         lead = re.match(r"\{(" + template.NAME + r")\}", url)
@@ -263,7 +299,17 @@ class HttpRequestKind(NodeKind):
                 body = _dumps(template.render_data(prep.body, scope))
             if "content-type" not in lower:
                 headers["Content-Type"] = "application/json"
-        return Perform(HttpRequest(p["method"], url, headers, body, p["timeout_ms"]))
+        return Perform(
+            HttpRequest(
+                p["method"],
+                url,
+                headers,
+                body,
+                p["timeout_ms"],
+                max_bytes=p["max_bytes"],
+                allow_private_network=ctx.settings.get("allow_private_network") is True,
+            )
+        )
 
     def resume(self, node: NodeSpec, ctx: Context, result: Result) -> Action:
         if not isinstance(result, EffectResult):
@@ -275,6 +321,7 @@ class HttpRequestKind(NodeKind):
             return Go("timeout")
         if result.error:
             variables[ERROR_VARIABLE] = result.error
+            ctx.note(result.error)
             return Go("failed")
         variables.pop(ERROR_VARIABLE, None)
         for variable, path, segments in node.prepared.mapping:

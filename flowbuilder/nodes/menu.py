@@ -7,9 +7,11 @@ until ``max_failures`` wrong entries, then leaves through ``invalid``; silence p
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from typing import Any, Literal
 
 from flowbuilder.callr import commands
 from flowbuilder.names import OUTCOME_NAME
@@ -28,9 +30,16 @@ from flowbuilder.nodes._base import (
     prompt_param,
     register,
 )
+from flowbuilder.nodes._regex import Pattern, compile_pattern, pattern_problem
 
 RESERVED = ("invalid", "timeout")
 _MATCHERS = ("digits", "one_of", "regex")
+#: The keys a caller can press; every entry up to this many keys is tried against a regex
+#: option to tell whether it can ever match (12 + 144 entries).
+_KEYS = "0123456789*#"
+_ENUMERABLE_DIGITS = 2
+
+Matcher = str | frozenset[str] | Pattern
 
 
 READ = commands.COMMANDS["read"]
@@ -157,16 +166,30 @@ class Menu(NodeKind):
             seen.add(outcome)
         return problems
 
+    def advice(
+        self, params: Mapping[str, Any], *, subflows: Mapping[str, Any] | None = None
+    ) -> list[tuple[Literal["error", "warning"], str, str]]:
+        options, max_digits = params.get("options"), params.get("max_digits")
+        if not isinstance(options, list) or not isinstance(max_digits, int):
+            return []
+        return [
+            ("warning", f"options[{i}]", message)
+            for i, message in _dead_routes(options, max_digits)
+        ]
+
+    def variables_set_by(self, params: Mapping[str, Any], outcome: str) -> set[str]:
+        return set() if outcome in self.retry_outcomes else self.variables_set(params)
+
     def prepare(self, params: Mapping[str, Any]) -> Any:
         """(outcome, matcher) pairs, regexes compiled once."""
-        routes: list[tuple[str, str | frozenset[str] | re.Pattern[str]]] = []
+        routes: list[tuple[str, Matcher]] = []
         for option in params["options"]:
             if "digits" in option:
                 routes.append((option_outcome(option), str(option["digits"])))
             elif "one_of" in option:
                 routes.append((option_outcome(option), frozenset(map(str, option["one_of"]))))
             else:
-                routes.append((option_outcome(option), re.compile(option["regex"])))
+                routes.append((option_outcome(option), compile_pattern(option["regex"])))
         return tuple(routes)
 
     # run time -------------------------------------------------------------------------------
@@ -218,7 +241,7 @@ class Menu(NodeKind):
         return Send(commands.build("play", media_id=ctx.media(prompt, node.params["voice"])))
 
 
-def _matches(matcher: str | frozenset[str] | re.Pattern[str], digits: str) -> bool:
+def _matches(matcher: Matcher, digits: str) -> bool:
     if isinstance(matcher, str):
         return digits == matcher
     if isinstance(matcher, frozenset):
@@ -243,8 +266,105 @@ def _matcher_problems(option: Mapping[str, Any], matcher: str, max_digits: int) 
     else:
         if not isinstance(value, str):
             return [f"regex must be text, got {value!r}"]
-        try:
-            re.compile(value)
-        except re.error as exc:
-            return [f"regex {value!r} does not compile: {exc}"]
+        problem = pattern_problem(value)
+        if problem:
+            return [f"regex {value!r} {problem}"]
     return []
+
+
+# -- options that can never match ----------------------------------------------------------------
+
+
+def _dead_routes(options: list[Any], max_digits: int) -> Iterator[tuple[int, str]]:
+    """``(index, message)`` for options, or parts of options, no entry can ever reach: the
+    first matching option wins, so an entry an earlier option takes is dead here, and so is one
+    longer than ``max_digits``. Options with problems of their own are skipped (reported)."""
+    earlier: list[tuple[str, Matcher]] = []  # (who, matcher) of the options checked before
+    for i, option in enumerate(options):
+        matcher = _matcher(option, max_digits)
+        if matcher is None:
+            continue
+        message = _dead_route(option, matcher, max_digits, earlier)
+        if message:
+            yield i, message
+        earlier.append((f"options[{i}] ({option_outcome(option)})", matcher))
+
+
+def _dead_route(
+    option: Mapping[str, Any],
+    matcher: Matcher,
+    max_digits: int,
+    earlier: list[tuple[str, Matcher]],
+) -> str:
+    """What of *option* no entry reaches, given the options before it, and the fix; or ``""``."""
+    if isinstance(matcher, str):  # an exact entry
+        taker = _taker(matcher, earlier)
+        if taker:
+            return (
+                f"digits {matcher!r} never match here: {taker} takes them first; "
+                "give this option other digits"
+            )
+        return ""
+    if isinstance(matcher, frozenset):
+        dead = []
+        for entry in option["one_of"]:
+            if len(entry) > max_digits:
+                dead.append(f"{entry!r} (longer than max_digits, {max_digits})")
+            elif taker := _taker(entry, earlier):
+                dead.append(f"{entry!r} ({taker} takes it first)")
+        if dead and len(dead) == len(option["one_of"]):
+            return f"never matches: {', '.join(dead)}; give it other digits or raise max_digits"
+        return (
+            f"one_of entries that never match here: {', '.join(dead)}; remove them" if dead else ""
+        )
+    pattern = matcher.pattern
+    if max_digits > _ENUMERABLE_DIGITS:  # too many entries to try: only a repeated regex
+        taker = next((who for who, m in earlier if m == matcher), "")
+        return (
+            f"regex {pattern!r} never matches here: {taker} has it too; remove one" if taker else ""
+        )
+    entries = _entries_matched(pattern, max_digits)  # every entry a caller can make, tried
+    if not entries:
+        return (
+            f"regex {pattern!r} matches no entry of at most max_digits ({max_digits}) keys, so "
+            "it never matches; fix the regex or raise max_digits"
+        )
+    takers = {_taker(e, earlier) for e in entries}
+    if "" not in takers:
+        return (
+            f"regex {pattern!r} never matches here: every entry it matches is taken first by "
+            f"{', '.join(sorted(takers))}; change the regex or the options before it"
+        )
+    return ""
+
+
+def _matcher(option: Any, max_digits: int) -> Matcher | None:
+    """The option's matcher, or None when it has problems of its own (reported elsewhere)."""
+    if not isinstance(option, dict):
+        return None
+    present = [m for m in _MATCHERS if m in option]
+    if len(present) != 1 or _matcher_problems(option, present[0], max_digits):
+        return None
+    value = option[present[0]]
+    if present[0] == "digits":
+        return str(value)
+    if present[0] == "one_of":
+        return frozenset(value)
+    return compile_pattern(value)
+
+
+def _taker(entry: str, earlier: list[tuple[str, Matcher]]) -> str:
+    """Which earlier option takes *entry* (the first match wins), or ``""``."""
+    return next((who for who, matcher in earlier if _matches(matcher, entry)), "")
+
+
+@lru_cache(maxsize=256)
+def _entries_matched(pattern: str, max_digits: int) -> tuple[str, ...]:
+    """Every entry of 1 to *max_digits* keys that *pattern* matches (as the menu matches)."""
+    regex = compile_pattern(pattern)
+    return tuple(
+        entry
+        for length in range(1, max_digits + 1)
+        for entry in map("".join, itertools.product(_KEYS, repeat=length))
+        if regex.search(entry)
+    )

@@ -98,6 +98,7 @@ class Python(NodeKind):
     routes_param = "outcomes"
     failure_outcomes = RESERVED
     waits_on_caller = False
+    effect_timeout_param = "timeout_ms"
 
     def outcomes(self, params: Mapping[str, Any]) -> tuple[str, ...]:
         declared = params.get("outcomes")
@@ -136,10 +137,21 @@ class Python(NodeKind):
     ) -> list[tuple[Literal["error", "warning"], str, str]]:
         return window_advice(params.get("timeout_ms"))
 
+    def code_targets(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+        function = params.get("function")
+        if isinstance(function, str) and IMPORT_PATH.match(function):
+            return [("function", function)]
+        return []
+
     def variables_set(self, params: Mapping[str, Any]) -> set[str]:
         declared = params.get("sets")
         names = {n for n in declared if isinstance(n, str)} if isinstance(declared, list) else set()
         return names | {ERROR_VARIABLE}
+
+    def variables_set_by(self, params: Mapping[str, Any], outcome: str) -> set[str]:
+        if outcome in self.failure_outcomes:  # the function's variables come with its outcomes
+            return {ERROR_VARIABLE}
+        return self.variables_set(params) - {ERROR_VARIABLE}
 
     def prepare(self, params: Mapping[str, Any]) -> Any:
         return frozenset(params["outcomes"])
@@ -147,7 +159,9 @@ class Python(NodeKind):
     def start(self, node: NodeSpec, ctx: Context) -> Action:
         p = node.params
         return Perform(
-            PythonCall(p["function"], dict(ctx.facts), dict(ctx.variables), p["timeout_ms"])
+            PythonCall(
+                p["function"], dict(ctx.facts), dict(ctx.variables), p["timeout_ms"], ctx.trust
+            )
         )
 
     def resume(self, node: NodeSpec, ctx: Context, result: Result) -> Action:

@@ -10,13 +10,15 @@ Choices where CALLR's behaviour is unknown: ``apps.assign_did`` moves a DID that
 holds; trailing optional params may be left out (``apps.get_list()`` = ``[false]``), and
 ``apps.get_list([false])`` leaves the ``did`` key out of each app (``App.dids`` is None);
 ``calls.hangup`` and ``calls.realtime_break`` answer ``false`` for a call that is already over and
-``PROPERTY_VALUE_ERROR [callid]`` for a callid never seen.
+``PROPERTY_VALUE_ERROR [callid]`` for a callid never seen; an account holds at most
+:data:`MAX_APPS` apps, and an app's URL, login and password have length limits.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
 from flowbuilder.callr import jsonrpc, methods
@@ -32,6 +34,12 @@ from flowbuilder.callr.constants import (
 )
 from flowbuilder.callr.jsonrpc import RpcFault
 from flowbuilder.sandbox.account import Account, AppRecord, DidRecord
+
+CALLID_TEXT: Final = re.compile(r"[0-9]{1,20}\Z")
+MAX_URL_CHARS: Final = 2048
+MAX_CREDENTIAL_CHARS: Final = 256
+#: Apps one sandbox account holds: each ``apps.create`` keeps one, so there is a ceiling.
+MAX_APPS: Final = 1000
 
 
 class CallControl(Protocol):
@@ -138,7 +146,8 @@ class Api:
         return did
 
     def _callid(self, value: Any) -> int:
-        if isinstance(value, str) and value.isdigit():
+        # ASCII digits only: "²".isdigit() is true, int("²") fails; a callid is 64 bits
+        if isinstance(value, str) and CALLID_TEXT.match(value):
             return int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise self.fault("INVALID_PARAM_FORMAT", "callid", "callid must be an integer")
@@ -158,13 +167,24 @@ class Api:
         url = p.get("url")
         if not isinstance(url, str):
             raise self.fault("INVALID_PARAM_FORMAT", "params.url", "url must be a string")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if len(url) > MAX_URL_CHARS:
+            raise self.fault(
+                "PROPERTY_VALUE_ERROR",
+                "params.url",
+                f"url must be at most {MAX_URL_CHARS} characters",
+            )
+        if not _is_http_url(url):
             raise self.fault("PROPERTY_VALUE_ERROR", "params.url", "url must be an http(s) URL")
         out = {"url": url, "login": "", "password": "", "data_format": DATA_FORMAT}
         for key in ("login", "password"):
             if p.get(key) is not None:
                 out[key] = self._str(p[key], f"params.{key}")
+                if len(out[key]) > MAX_CREDENTIAL_CHARS:
+                    raise self.fault(
+                        "PROPERTY_VALUE_ERROR",
+                        f"params.{key}",
+                        f"{key} must be at most {MAX_CREDENTIAL_CHARS} characters",
+                    )
         if p.get("data_format") not in (None, DATA_FORMAT):
             raise self.fault(
                 "PROPERTY_VALUE_ERROR", "params.data_format", "data_format must be JSON"
@@ -178,7 +198,12 @@ class Api:
         if kind != APP_TYPE:
             raise self.fault("FEATURE_NOT_ALLOWED", "type", f"the sandbox has {APP_TYPE} apps only")
         name = self._name(p[1])
-        app = self.account.create_app(name, self._app_params(p[2]))
+        params = self._app_params(p[2])
+        if len(self.account.apps) >= MAX_APPS:
+            raise self.fault(
+                "PROPERTY_VALUE_ERROR", "app", f"the account holds {MAX_APPS} apps; delete some"
+            )
+        app = self.account.create_app(name, params)
         return self.account.app_json(app)
 
     def apps_get(self, p: list[Any]) -> dict[str, Any]:
@@ -241,6 +266,8 @@ class Api:
                 "cdr_field must be a string of up to 32 letters and digits",
             )
         cli = options.get("cli", CLI_BLOCKED)
+        if not isinstance(cli, str):
+            raise self.fault("INVALID_PARAM_FORMAT", "options.cli", "cli must be a string")
         if cli != CLI_BLOCKED and cli not in self.account.clis:
             raise self.fault(
                 "PROPERTY_VALUE_ERROR",
@@ -264,3 +291,13 @@ class Api:
         if done is None:
             raise self.fault("PROPERTY_VALUE_ERROR", "callid", f"no call {callid}")
         return done
+
+
+def _is_http_url(url: str) -> bool:
+    """An http(s) URL with a host; a malformed one (``http://[::1``, a bad port) is not."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is not a number from 0 to 65535 raises ValueError
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)

@@ -30,17 +30,23 @@ from typing import Any, Final, Literal
 import httpx
 
 from flowbuilder.callr import wire
+from flowbuilder.callr.commands import MAX_AUDIO_DATA_CHARS
 from flowbuilder.callr.constants import ANSWER_WINDOW_S
+from flowbuilder.callr.nesting import too_deep
 from flowbuilder.callr.rpc import shared_ssl_context
 from flowbuilder.errors import CallbackError
+from flowbuilder.hygiene import protect
 from flowbuilder.phone import CallSetup, NextPost, Script, SimulatedCall, Transcript
 
-log = logging.getLogger("flowbuilder.sandbox")
+log = protect(logging.getLogger("flowbuilder.sandbox"))  # its lines cleaned: hygiene
 
 Clock = Literal["simulated", "real"]
 CLOCKS: Final = ("simulated", "real")
 USER_AGENT: Final = "CALLR REAL-TIME (flowbuilder sandbox)"
 ANSWER_PREVIEW_CHARS: Final = 500
+#: A callback answer is read up to this size; a longer one fails the call. The largest command
+#: (``play_wav_data``, its audio in base64) is 2 MiB; the rest leaves room for the variables.
+ANSWER_MAX_BYTES: Final = MAX_AUDIO_DATA_CHARS + 2 * 1024 * 1024
 
 
 def _wall_clock() -> str:
@@ -271,12 +277,7 @@ class Phones:
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(self.answer_timeout_s):
-                    response = await self._http.post(
-                        call.url,
-                        content=body,
-                        headers={"Content-Type": "application/json"},
-                        auth=httpx.BasicAuth(*call.auth) if call.auth else httpx.USE_CLIENT_DEFAULT,
-                    )
+                    status, content = await self._post(call, body)
             except (TimeoutError, httpx.TimeoutException):
                 exchange.error = f"no answer within {self.answer_timeout_s:g} s"
                 return exchange, b""
@@ -285,13 +286,31 @@ class Phones:
                 return exchange, b""
             finally:
                 exchange.latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        exchange.http_status = response.status_code
-        content = response.content
+        exchange.http_status = status
+        if content is None:
+            exchange.error = f"the answer is over {ANSWER_MAX_BYTES} bytes"
+            return exchange, b""
         if content.strip():
             try:
+                if too_deep(content):
+                    raise ValueError("nested too deep")
                 exchange.answer = json.loads(content)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 exchange.answer_text = content[:ANSWER_PREVIEW_CHARS].decode("utf-8", "replace")
-        if response.status_code != 200 and not post.final:
-            exchange.error = f"the server answered HTTP {response.status_code}"
+        if status != 200 and not post.final:
+            exchange.error = f"the server answered HTTP {status}"
         return exchange, content
+
+    async def _post(self, call: SandboxCall, body: bytes) -> tuple[int, bytes | None]:
+        """POST *body* to the call's URL: the status and the answer (None: over the limit)."""
+        auth = httpx.BasicAuth(*call.auth) if call.auth else httpx.USE_CLIENT_DEFAULT
+        headers = {"Content-Type": "application/json"}
+        async with self._http.stream(
+            "POST", call.url, content=body, headers=headers, auth=auth
+        ) as response:
+            content = bytearray()
+            async for chunk in response.aiter_bytes():
+                content += chunk
+                if len(content) > ANSWER_MAX_BYTES:
+                    return response.status_code, None
+            return response.status_code, bytes(content)

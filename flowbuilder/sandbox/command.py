@@ -13,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING, TextIO
 
 from flowbuilder._cli_util import line_printer, until_interrupted
+from flowbuilder.hygiene import clean
 from flowbuilder.sandbox.calls import CLOCKS
 
 if TYPE_CHECKING:
@@ -102,6 +103,8 @@ def command(args: argparse.Namespace) -> int:
     problem = None
     if (args.login is None) != (args.password is None):
         problem = "give --login and --password together"
+    elif args.login is not None and not (args.login and args.password):
+        problem = "--login and --password must not be empty"
     elif args.answer_timeout <= 0:
         problem = "--answer-timeout must be positive"
     if problem:
@@ -110,5 +113,5 @@ def command(args: argparse.Namespace) -> int:
     try:
         return run(args)
     except (OSError, ValueError) as exc:  # address in use, a bad --db path: one line
-        print(f"flowbuilder sandbox: {exc}", file=sys.stderr)
+        print(clean(f"flowbuilder sandbox: {exc}"), file=sys.stderr)
         return 1

@@ -24,6 +24,7 @@ from tornado.web import Application, RequestHandler, stream_request_body
 
 from flowbuilder.callr import jsonrpc
 from flowbuilder.callr.jsonrpc import RpcFault
+from flowbuilder.callr.nesting import depth_error, too_deep
 
 if TYPE_CHECKING:
     from flowbuilder.sandbox.api import Api
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("flowbuilder.sandbox")
 
 MAX_BODY: Final = 1024 * 1024  # larger JSON-RPC bodies get INVALID_REQUEST [body]
-HARD_MAX_BODY: Final = 64 * 1024 * 1024  # beyond this Tornado closes the connection
+HARD_MAX_BODY: Final = 64 * 1024 * 1024  # beyond this Tornado answers 400 and closes
+#: The control API's bodies (a script, a call to place) are read whole, so they are kept small.
+CONTROL_MAX_BODY: Final = 256 * 1024
 JSON_TYPE: Final = "application/json; charset=utf-8"
 
 
@@ -151,15 +154,33 @@ class RpcHandler(_Authenticated):
         self.finish("405: the CALLR JSON-RPC API takes POST requests\n")
 
 
+@stream_request_body  # bounded while it arrives, like the JSON-RPC body
 class _Control(_Authenticated):
     def initialize(self, sandbox: Sandbox, auth: Auth) -> None:
         self.sandbox = sandbox
         self.auth = auth
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def prepare(self) -> None:
+        self.request.connection.set_max_body_size(HARD_MAX_BODY)  # type: ignore[union-attr]
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size <= CONTROL_MAX_BODY:
+            self._chunks.append(chunk)
+        else:
+            self._chunks = []
 
     def _body(self) -> dict[str, Any]:
+        if self._size > CONTROL_MAX_BODY:
+            raise ValueError(f"the body is {self._size} bytes; the limit is {CONTROL_MAX_BODY}")
+        body = b"".join(self._chunks) or b"{}"
+        if too_deep(body):
+            raise ValueError(depth_error("the body"))
         try:
-            data = json.loads(self.request.body or b"{}")
-        except ValueError:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
             data = None
         if not isinstance(data, dict):
             raise ValueError("the body must be a JSON object")
@@ -183,7 +204,8 @@ class CallsHandler(_Control):
             if key is None:
                 self._json([c.to_json() for c in self.sandbox.calls])
             else:
-                self._json(self.sandbox.call(int(key) if key.isdigit() else key).to_json())
+                callid = int(key) if key.isascii() and key.isdigit() else key
+                self._json(self.sandbox.call(callid).to_json())
 
         await self._guard(act)
 

@@ -2,7 +2,8 @@
 
 It implements what the JSON-RPC API needs to place and end calls (:class:`~.api.CallControl`),
 hands each call to :class:`~.calls.Phones` on the sandbox's loop, and keeps the calls (bounded:
-past ``MAX_CALLS_KEPT``, the oldest finished one is forgotten) for transcripts and waiting.
+past ``MAX_CALLS_KEPT``, the oldest one is forgotten, in O(1)) for transcripts and waiting, and
+scripts for at most ``MAX_CALLEES`` numbers.
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ from typing import Any, Final
 
 from flowbuilder._subscribers import Subscribers
 from flowbuilder.callr.constants import CLI_BLOCKED, E164
+from flowbuilder.hygiene import protect
 from flowbuilder.phone import CallSetup, Script, script_of
 from flowbuilder.sandbox.account import AppRecord, new_hash, utc_now
 from flowbuilder.sandbox.calls import Phones, SandboxCall
 
-log = logging.getLogger("flowbuilder.sandbox")
+log = protect(logging.getLogger("flowbuilder.sandbox"))  # its lines cleaned: hygiene
 
-MAX_CALLS_KEPT: Final = 100_000
+#: Calls (transcripts and exchanges) kept for lookup; past it the oldest is forgotten.
+MAX_CALLS_KEPT: Final = 10_000
+#: Numbers with a callee script of their own (``set_callee``).
+MAX_CALLEES: Final = 10_000
 
 
 class Switchboard:
@@ -47,8 +52,11 @@ class Switchboard:
     ) -> None:
         if not E164.match(number):
             raise ValueError(f"number must be +E164, e.g. +447890123456; got {number!r}")
+        behaviour = script_of(script)
         with self._lock:
-            self.callees[number] = script_of(script)
+            if number not in self.callees and len(self.callees) >= MAX_CALLEES:
+                raise ValueError(f"the sandbox keeps scripts for {MAX_CALLEES} numbers at most")
+            self.callees[number] = behaviour
 
     # -- placing calls ------------------------------------------------------------------------
 
@@ -66,11 +74,9 @@ class Switchboard:
         if schedule is None or phones is None:
             raise RuntimeError("the sandbox is not running")
         with self._lock:
-            if len(self._calls) >= MAX_CALLS_KEPT:  # forget the oldest finished call
-                oldest = next((c for c in self._calls.values() if c.done), None)
-                if oldest is not None:
-                    self._calls.pop(oldest.callid, None)
-                    self._by_hash.pop(oldest.request_hash or "", None)
+            while len(self._calls) >= MAX_CALLS_KEPT:  # forget the oldest call: O(1)
+                oldest = self._calls.pop(next(iter(self._calls)))
+                self._by_hash.pop(oldest.request_hash or "", None)
             self._calls[call.callid] = call
             if call.request_hash:
                 self._by_hash[call.request_hash] = call

@@ -54,11 +54,11 @@ from typing import TYPE_CHECKING
 from flowbuilder._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from flowbuilder.callr.constants import DEFAULT_ANSWER_BUDGET_MS
     from flowbuilder.server.calls import ActiveCall
     from flowbuilder.server.command import main
     from flowbuilder.server.events import Event, EventLog
     from flowbuilder.server.runner import (
-        DEFAULT_ANSWER_BUDGET_MS,
         DEFAULT_MAX_BODY_BYTES,
         ServerHandle,
         running_servers,
@@ -75,7 +75,7 @@ __getattr__, __dir__ = lazy_attributes(
         "Event": "flowbuilder.server.events",
         "EventLog": "flowbuilder.server.events",
         "ActiveCall": "flowbuilder.server.calls",
-        "DEFAULT_ANSWER_BUDGET_MS": "flowbuilder.server.runner",
+        "DEFAULT_ANSWER_BUDGET_MS": "flowbuilder.callr.constants",
         "DEFAULT_MAX_BODY_BYTES": "flowbuilder.server.runner",
         "ServerHandle": "flowbuilder.server.runner",
         "running_servers": "flowbuilder.server.runner",

@@ -12,6 +12,8 @@ import threading
 from collections import Counter, OrderedDict
 from typing import Final, NamedTuple
 
+import msgspec
+
 #: Nodes remembered per call in progress.
 MAX_PATH_LENGTH: Final = 100
 
@@ -35,18 +37,18 @@ class ActiveCall(NamedTuple):
         return data
 
 
-class _Call:
-    """The server's own, mutable record of a call in progress (cheap to update per callback)."""
+class _Call(msgspec.Struct, gc=False):
+    """The server's own, mutable record of a call in progress (cheap to update per callback;
+    text, numbers and a list of text only, so the collector need not watch it: ``gc=False``)."""
 
-    __slots__ = ("app", "callbacks", "flow", "node", "path", "started", "updated", "version")
-
-    def __init__(
-        self, app: str, flow: str, version: str, node: str | None, path: list[str], now: float
-    ) -> None:
-        self.app, self.flow, self.version, self.node = app, flow, version, node
-        self.path = path
-        self.started = self.updated = now
-        self.callbacks = 1
+    app: str
+    flow: str
+    version: str
+    node: str | None
+    path: list[str]
+    started: float
+    updated: float
+    callbacks: int = 1
 
     def snapshot(self, callid: int) -> ActiveCall:
         return ActiveCall(
@@ -99,7 +101,7 @@ class CallBook:
             if call is None:
                 if len(self._calls) >= self.max_calls:
                     self._drop(next(iter(self._calls)))  # the longest idle
-                self._calls[callid] = _Call(app, flow, version, node, list(path), now)
+                self._calls[callid] = _Call(app, flow, version, node, list(path), now, now)
                 self._versions[version] += 1
                 return
             self._calls.move_to_end(callid)
@@ -151,8 +153,16 @@ class CallBook:
             with self._lock:
                 if callid in self._calls:
                     continue
-                record = _Call(c.app, c.flow, c.version, c.node, list(c.path), c.started)
-                record.updated, record.callbacks = c.updated, c.callbacks
+                record = _Call(
+                    c.app,
+                    c.flow,
+                    c.version,
+                    c.node,
+                    list(c.path),
+                    c.started,
+                    c.updated,
+                    c.callbacks,
+                )
                 self._calls[callid] = record
                 self._versions[c.version] += 1
 

@@ -13,8 +13,9 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from flowbuilder._cli_util import line_printer, until_interrupted
+from flowbuilder._cli_util import add_allow_argument, line_printer, until_interrupted
 from flowbuilder.errors import FlowbuilderError
+from flowbuilder.hygiene import clean
 
 if TYPE_CHECKING:
     from flowbuilder.compiler import Program
@@ -57,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, flow_argument: bool = True
     parser.add_argument(
         "--json", action="store_true", help="print each event as a JSON line instead of text"
     )
+    add_allow_argument(parser)
 
 
 def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = None) -> int:
@@ -64,6 +66,9 @@ def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = 
     from flowbuilder.server.runner import serve
 
     out = out or sys.stdout
+    problem = credentials_problem(args.login, args.password)
+    if problem:
+        raise ValueError(problem)
     with until_interrupted():  # before anything: a SIGTERM always stops cleanly
         handle: ServerHandle = serve(
             flow,
@@ -76,6 +81,7 @@ def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = 
             app=args.app,
             public_url=args.public_url,
             name="cli",
+            allow=args.allow,
         )
         try:
             _announce(handle, args, out)
@@ -89,6 +95,19 @@ def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = 
             handle.stop()
     print("flowbuilder: stopped", file=out, flush=True)
     return 0
+
+
+def credentials_problem(login: str | None, password: str | None) -> str | None:
+    """Why a login and password cannot protect the callback URL, or None (neither given: no
+    authentication, which the server announces)."""
+    if login and not password:
+        return (
+            "--login needs a password (--password or FLOWBUILDER_PASSWORD): "
+            "an empty one would let anyone in"
+        )
+    if password and not login:
+        return "--password needs a --login (or FLOWBUILDER_LOGIN)"
+    return None
 
 
 def _announce(handle: ServerHandle, args: argparse.Namespace, out: TextIO) -> None:
@@ -116,7 +135,7 @@ def main(flow: Flow | Program, argv: Sequence[str] | None = None) -> None:
     try:
         code = run(flow, args)
     except (FlowbuilderError, OSError, ValueError) as exc:
-        print(f"serve: {exc}", file=sys.stderr)
+        print(clean(f"serve: {exc}"), file=sys.stderr)
         code = 1
     if code:
         raise SystemExit(code)
@@ -126,9 +145,13 @@ def command(args: argparse.Namespace) -> int:
     """The ``flowbuilder serve`` subcommand: load FLOW, then :func:`run`."""
     from flowbuilder.export import load
 
-    flow = load(args.flow)
+    problem = credentials_problem(args.login, args.password)
+    if problem:  # before the flow is loaded: a usage error, one line
+        print(f"flowbuilder serve: {problem}", file=sys.stderr)
+        return 2
+    flow = load(args.flow, allow=args.allow)
     try:
         return run(flow, args)
     except (OSError, ValueError) as exc:  # address in use, bad options: one line
-        print(f"flowbuilder serve: {exc}", file=sys.stderr)
+        print(clean(f"flowbuilder serve: {exc}"), file=sys.stderr)
         return 1

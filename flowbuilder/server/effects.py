@@ -19,6 +19,7 @@ import httpx
 
 from flowbuilder import effect_runner
 from flowbuilder.effects import Effect, EffectResult, HttpRequest
+from flowbuilder.hygiene import clean
 
 #: Below this much of the answer budget left, an effect is not started: it takes ``timeout``.
 MIN_EFFECT_MS: Final = 50
@@ -27,11 +28,13 @@ EFFECT_GRACE_MS: Final = 100
 
 
 def describe_effect(effect: Effect, result: EffectResult, elapsed_ms: float) -> str:
-    """One line for the event log; a URL's query string (often a key) is left out."""
+    """One line for the event log; a URL's credentials (``user:password@``) and query string
+    (often a key) are left out, and control characters escaped."""
     if isinstance(effect, HttpRequest):
         try:
             parts = urlsplit(effect.url)
-            where = f"{parts.scheme}://{parts.netloc}{parts.path}"
+            host = parts.netloc.rpartition("@")[2]
+            where = clean(f"{parts.scheme}://{host}{parts.path}")
         except ValueError:
             where = "(bad URL)"
         what = f"{effect.method} {where}"

@@ -24,18 +24,25 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, Final
+
+import msgspec
 
 from flowbuilder._subscribers import Subscribers
+from flowbuilder.hygiene import clean, protect
 
-logger = logging.getLogger("flowbuilder.server")
+# every line the server logs is cleaned (no credentials, no terminal controls)
+logger = protect(logging.getLogger("flowbuilder.server"))
 
 Subscriber = Callable[["Event"], object]
 
 
-class Event(NamedTuple):
-    """One request the callback server answered (immutable: a named tuple, cheap to make on
-    every request and safe to hand to another thread).
+class Event(msgspec.Struct, frozen=True, gc=False):
+    """One request the callback server answered (immutable, so safe to hand to another thread).
+
+    Never tracked by the garbage collector (``gc=False``): it holds only text, numbers and tuples
+    of text, so it cannot be part of a cycle, and the thousands kept in the log would otherwise
+    make every full collection walk them all.
 
     ``command``/``command_result``/``command_error`` are what CALLR reported about the previous
     command (``command`` is ``""`` on a call's first POST); ``answered`` is the command sent back
@@ -70,17 +77,19 @@ class Event(NamedTuple):
         return self.status == 200 and self.error is None
 
     def to_json(self) -> dict[str, Any]:
-        data = self._asdict()
+        data = msgspec.structs.asdict(self)
         data["path"] = list(self.path)
         data["effects"] = list(self.effects)
         return data
 
     def __str__(self) -> str:
-        """One line, for a terminal: time, call, status, what came in, what went out."""
+        """One line, for a terminal: time, call, status, what came in, what went out. What the
+        request carried is shown with control characters escaped and URLs without credentials
+        (:func:`flowbuilder.hygiene.clean`): a caller cannot write to the terminal."""
         clock = time.strftime("%H:%M:%S", time.localtime(self.time))
         clock += f".{int(self.time * 1000) % 1000:03d}"
         if self.callid is None:
-            return f"{clock} {self.status} refused: {self.error}"
+            return clean(f"{clock} {self.status} refused: {self.error}")
         got = self.command or "(first)"
         if self.command_error:
             got += f" error={self.command_error!r}"
@@ -99,20 +108,47 @@ class Event(NamedTuple):
             line += f" | error: {self.error}"
         if self.warning:
             line += f" | warning: {self.warning}"
-        return line
+        return clean(line)
+
+
+#: What the event log may hold, in (estimated) bytes, whatever the events carry.
+DEFAULT_MAX_BYTES: Final = 16 * 1024 * 1024
+# an event's fixed part: the tuple, its numbers and its short, bounded texts
+_EVENT_OVERHEAD: Final = 600
+
+
+def event_size(event: Event) -> int:
+    """An estimate of the memory *event* holds, counting the texts that can be long."""
+    size = _EVENT_OVERHEAD + len(event.command_result) + len(event.command_error)
+    size += len(event.error or "") + len(event.warning or "") + 60 * len(event.path)
+    for effect in event.effects:
+        size += len(effect)
+    return size
 
 
 class EventLog:
-    """The last ``maxlen`` events, with live subscribers (called from the server's thread)."""
+    """The last ``maxlen`` events, at most ``max_bytes`` of them (oldest dropped first), with
+    live subscribers (called from the server's thread)."""
 
-    def __init__(self, maxlen: int = 10_000) -> None:
-        self._events: deque[Event] = deque(maxlen=maxlen)
+    def __init__(self, maxlen: int = 10_000, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        if maxlen < 1 or max_bytes < 1:
+            raise ValueError("an event log keeps at least one event and one byte")
+        self._events: deque[Event] = deque()
+        self._sizes: deque[int] = deque()
+        self._bytes = 0
+        self._maxlen = maxlen
+        self.max_bytes = max_bytes
         self._subscribers = Subscribers[Event](logger, "event")
         self._lock = threading.Lock()
 
     @property
     def maxlen(self) -> int:
-        return self._events.maxlen or 0
+        return self._maxlen
+
+    @property
+    def bytes(self) -> int:
+        """The estimated memory the events kept hold."""
+        return self._bytes
 
     def append(self, event: Event) -> None:
         """Keep *event* and tell the subscribers."""
@@ -122,8 +158,16 @@ class EventLog:
     def record(self, event: Event) -> None:
         """Keep *event* (the server does this before answering, so a client that got its answer
         finds the event in the log)."""
+        size = event_size(event)
         with self._lock:
-            self._events.append(event)
+            events, sizes = self._events, self._sizes
+            events.append(event)
+            sizes.append(size)
+            self._bytes += size
+            # the newest event always stays, even alone over the limit
+            while len(events) > self._maxlen or (self._bytes > self.max_bytes and len(events) > 1):
+                events.popleft()
+                self._bytes -= sizes.popleft()
 
     def publish(self, event: Event) -> None:
         """Call every subscriber with *event* (the server does this after answering)."""
@@ -146,7 +190,10 @@ class EventLog:
         return self.snapshot()[-n:]
 
     def clear(self) -> None:
-        self._events.clear()
+        with self._lock:
+            self._events.clear()
+            self._sizes.clear()
+            self._bytes = 0
 
     def to_json(self) -> list[dict[str, Any]]:
         return [e.to_json() for e in self.snapshot()]

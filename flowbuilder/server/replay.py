@@ -38,6 +38,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+import msgspec
+
 from flowbuilder.callr.wire import CommandId
 
 #: Calls remembered, and bytes of answers kept for retries, by default.
@@ -95,16 +97,16 @@ class ReplayGuard(Protocol):
         ...
 
 
-class _Entry:
-    __slots__ = ("answer", "answered_digest", "ended", "pending", "pending_since", "step")
+class _Entry(msgspec.Struct, gc=False):
+    """One call's record: bytes, numbers and text only, so the collector need not watch the
+    (many) entries (``gc=False``)."""
 
-    def __init__(self) -> None:
-        self.step: CommandId | None = None  # the command_id of the last answer; None: none yet
-        self.answered_digest = b""
-        self.answer = b""
-        self.pending = b""
-        self.pending_since = 0.0
-        self.ended = False
+    step: CommandId | None = None  # the command_id of the last answer; None: none yet
+    answered_digest: bytes = b""
+    answer: bytes = b""
+    pending: bytes = b""
+    pending_since: float = 0.0
+    ended: bool = False
 
 
 class MemoryReplayGuard:
@@ -158,6 +160,9 @@ class MemoryReplayGuard:
             return Proceed()
 
     def answered(self, callid: int, digest: bytes, step: CommandId, body: bytes) -> None:
+        # kept as an exact-size copy: orjson's output holds a 4 KiB buffer whatever its length,
+        # which made a 300-byte answer cost 4 KiB here (and the byte bound 13 times too loose)
+        body = bytes(memoryview(body))
         with self._lock:
             entry = self._calls.get(callid) or self._add(callid)
             self._answer_bytes += len(body) - len(entry.answer)

@@ -18,7 +18,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -27,6 +27,7 @@ from tornado.httpserver import HTTPServer
 
 from flowbuilder._loopthread import LoopThread
 from flowbuilder._rerun import Live
+from flowbuilder.callr.constants import DEFAULT_ANSWER_BUDGET_MS
 from flowbuilder.compiler import Program
 from flowbuilder.engine import EngineConfig
 from flowbuilder.flow import Flow
@@ -40,7 +41,6 @@ from flowbuilder.server.service import CallbackService
 logger = logging.getLogger("flowbuilder.server")
 
 DEFAULT_MAX_BODY_BYTES: Final = 256 * 1024
-DEFAULT_ANSWER_BUDGET_MS: Final = 4000
 #: Calls not heard from for this long are forgotten (CALLR never sent their HANGUP).
 CALL_IDLE_S: Final = 6 * 3600.0
 _PRUNE_EVERY_S: Final = 60.0
@@ -163,12 +163,13 @@ class ServerHandle:
         app: str | None = None,
         path: str | None = None,
         subflows: Mapping[str, Flow] | None = None,
+        allow: Iterable[str] | None = None,
     ) -> Program:
         """Hot reload: new calls get *flow*; calls in progress finish on the version they began.
 
         With several flows served, name the one to replace by *app* (and/or *path*).
         """
-        program = to_program(flow, subflows)  # compile errors surface here, in the caller
+        program = to_program(flow, subflows, allow)  # compile errors surface here, in the caller
         norm = normalize_path(path) if path is not None else None
 
         def swap() -> tuple[str, int]:
@@ -200,10 +201,11 @@ class ServerHandle:
         login: str | _Inherit | None = INHERIT,
         password: str | _Inherit | None = INHERIT,
         subflows: Mapping[str, Flow] | None = None,
+        allow: Iterable[str] | None = None,
     ) -> ServerHandle:
         """Serve another flow: for CALLR app *app* (its callbacks' ``app`` field) and/or at URL
         *path*. Credentials default to the server's. Returns the handle, for chaining."""
-        program = to_program(flow, subflows)
+        program = to_program(flow, subflows, allow)
         default_login, default_password = self._auth_default
         deployment = Deployment(
             program=program,
@@ -499,6 +501,7 @@ def serve(
     name: str | None = None,
     answer_budget_ms: int = DEFAULT_ANSWER_BUDGET_MS,
     max_events: int = 10_000,
+    allow: Iterable[str] | None = None,
 ) -> ServerHandle:
     """Serve flows as a CALLR REAL-TIME callback URL, in a background thread; returns at once.
 
@@ -516,17 +519,20 @@ def serve(
     under a name replaces the server that had it (a notebook cell run again) and keeps its URL
     and calls in progress; but when the name was not given and the flows differ (another flow
     with the same name), this raises instead of silently putting it behind the other's URL.
+
+    *allow*: modules whose functions the python nodes of flows read from files may call
+    (:mod:`flowbuilder.trust`).
     """
     if isinstance(flow_or_program, Mapping):
         if app is not None:
             raise ValueError("give app= with a single flow, or a mapping {app_hash: flow}")
         entries: list[tuple[str | None, Program]] = [
-            (key, to_program(v, subflows)) for key, v in flow_or_program.items()
+            (key, to_program(v, subflows, allow)) for key, v in flow_or_program.items()
         ]
         if not entries:
             raise ValueError("nothing to serve: the mapping of flows is empty")
     else:
-        entries = [(app, to_program(flow_or_program, subflows))]
+        entries = [(app, to_program(flow_or_program, subflows, allow))]
     _check(
         path=path,
         port=port,

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from flowbuilder.callr.constants import VOICES
 from flowbuilder.errors import FlowError, UnknownNodeKindError
 from flowbuilder.nodes import Param, get_kind
-from flowbuilder.nodes._base import VOICES
 from flowbuilder.ui.state import known_variables
 
 if TYPE_CHECKING:

@@ -83,6 +83,24 @@ class Slow(tornado.web.RequestHandler):
         self.write({"late": True})
 
 
+class Big(tornado.web.RequestHandler):
+    """``size`` bytes of JSON, with a Content-Length or (``chunked=1``) streamed without one."""
+
+    async def get(self) -> None:
+        size = int(self.get_query_argument("size"))
+        self.set_header("Content-Type", "application/json")
+        if self.get_query_argument("chunked", ""):
+            self.write(b'["')
+            sent = 0
+            while sent < size:
+                self.write(b"x" * 65536)
+                await self.flush()
+                sent += 65536
+            self.write(b'"]')
+        else:
+            self.write(b'["' + b"x" * (size - 4) + b'"]')
+
+
 class Api:
     """A Tornado app on 127.0.0.1 with its own event loop in a thread."""
 
@@ -104,6 +122,7 @@ class Api:
                 (r"/html", Html),
                 (r"/empty", Empty),
                 (r"/slow", Slow),
+                (r"/big", Big),
             ]
         )
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
@@ -151,9 +170,10 @@ def refused_url() -> str:
     return f"http://127.0.0.1:{port}/customers"
 
 
-def lookup(url: str, **params: Any) -> Flow:
-    """``req`` calls *url*; each outcome plays what the caller would be told."""
-    flow = Flow("crm")
+def lookup(url: str, *, private: bool = True, **params: Any) -> Flow:
+    """``req`` calls *url*; each outcome plays what the caller would be told. The test API is
+    on loopback: the flow may reach it (allow_private_network) unless *private* is False."""
+    flow = Flow("crm").configure(allow_private_network=private)
     flow.add("req", "http_request", url=url, **params)
     flow.add("ok", "play", prompt="Hello {name}, status {http_status}.")
     flow.add("failed", "play", prompt="Lookup failed: {http_status} {http_error}.")
@@ -412,3 +432,97 @@ def test_a_body_without_placeholders_is_encoded_once_at_compile_time() -> None:
     prepared = compile(flow).nodes["req"].prepared
 
     assert prepared.body_text == '{"a":[1,2]}'
+
+
+# -- what a flow may reach, and how much it reads ------------------------------------------------
+
+
+def test_loopback_is_refused_unless_the_flow_allows_private_networks(api: str, callr) -> None:
+    port = api.rsplit(":", 1)[1]
+    for url in (f"{api}/customers", f"http://localhost:{port}/customers"):
+        call = callr(lookup(url, private=False, map={"name": "data.customer.name"}))
+
+        reply = call.start()
+
+        assert reply.trace.path == ("req", "failed")
+        assert call.variables["http_status"] == 0
+        error = call.variables["http_error"]
+        assert error.startswith("refused: ")
+        assert "loopback address 127.0.0.1; set the flow setting allow_private_network" in error
+        assert error in (reply.trace.warning or "")
+    allowed = callr(lookup(f"{api}/customers", map={"name": "data.customer.name"}))
+    allowed.start()
+    assert allowed.variables["name"] == "Ada Lovelace"
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "cloud metadata address 169.254.169.254"),
+        ("http://[fd00:ec2::254]/latest/meta-data/", "cloud metadata address fd00:ec2::254"),
+        ("http://169.254.10.1/", "link-local address 169.254.10.1"),
+        ("http://[fe80::1]/", "link-local address fe80::1"),
+        ("http://[::ffff:169.254.169.254]/", "cloud metadata address 169.254.169.254"),
+        ("http://0.0.0.0/", "0.0.0.0, which is not a host address"),
+    ],
+)
+def test_metadata_and_link_local_addresses_are_refused_always(callr, url: str, words: str) -> None:
+    call = callr(lookup(url, private=True))
+
+    reply = call.start()
+
+    assert reply.trace.path == ("req", "failed")
+    assert call.variables["http_error"] == f"refused: {words}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://2130706433/",  # 127.0.0.1 written as one number
+        "http://127.1/",
+        "http://[::1]/",
+        "http://10.0.0.1/",
+        "http://192.168.1.1/",
+        "http://100.64.0.1/",
+    ],
+)
+def test_private_addresses_in_any_spelling_are_refused_by_default(callr, url: str) -> None:
+    call = callr(lookup(url, private=False))
+
+    call.start()
+
+    assert "allow_private_network" in call.variables["http_error"]
+
+
+def test_the_connection_goes_to_the_checked_address_under_the_host_name(api: str, callr) -> None:
+    port = api.rsplit(":", 1)[1]
+    call = callr(lookup(f"http://localhost:{port}/echo", map={"host": "headers.Host"}))
+
+    call.start()
+
+    assert call.variables["host"] == f"localhost:{port}"
+
+
+@pytest.mark.parametrize("chunked", ["", "1"])
+def test_an_answer_over_max_bytes_is_refused(api: str, callr, chunked: str) -> None:
+    over = 2 * 1024 * 1024
+    call = callr(lookup(f"{api}/big?size={over}&chunked={chunked}", map={"x": "0"}))
+
+    reply = call.start()
+
+    assert reply.trace.path == ("req", "failed")
+    assert call.variables["http_error"] == "the answer is over 1048576 bytes; refused"
+    bigger = callr(lookup(f"{api}/big?size={over}&chunked={chunked}", max_bytes=4 * 1024 * 1024))
+    assert bigger.start().trace.path == ("req", "ok")
+
+
+def test_max_bytes_is_bounded() -> None:
+    with pytest.raises(NodeConfigError, match="between 1 and 16777216 bytes"):
+        Flow("h").add("req", "http_request", url="https://example.com/", max_bytes=10**9)
+
+
+def test_allow_private_network_is_a_saved_flow_setting() -> None:
+    flow = Flow("s").configure(allow_private_network=True)
+
+    assert Flow.from_json(flow.to_json()).settings["allow_private_network"] is True
+    assert Flow("d").settings["allow_private_network"] is False

@@ -285,6 +285,23 @@ def test_validation_panel_lists_issues_and_marks_nodes(
     assert builder.validation.buttons[0].button_style == "danger"
 
 
+def test_a_self_loop_drawn_on_the_canvas_shows_in_the_panel(
+    builder: Any, flow: Flow, frontend: Any
+) -> None:
+    assert "No problems" in builder.validation.summary.value
+    frontend.action(
+        builder.canvas, action="connect", source="thanks", outcome="next", target="thanks"
+    )
+    assert flow.next("thanks", "next") == "thanks"
+    shown = [b.description for b in builder.validation.buttons]
+    assert shown == [
+        "warning: thanks.next: 'next' leads back to thanks itself: it repeats until the caller "
+        "hangs up or the call hits its step limit; connect it to the node that should follow"
+    ]
+    marks = frontend.page_state(builder.canvas)["issues"]
+    assert marks["thanks"]["severity"] == "warning"
+
+
 def test_clicking_an_issue_selects_its_node(builder: Any, flow: Flow, frontend: Any) -> None:
     flow.add("island", "play", prompt="Nobody comes here")
     button = next(b for b in builder.validation.buttons if b.issue.node_id == "island")
