@@ -104,8 +104,14 @@ def issues_by_node(issues: Iterable[Issue]) -> dict[str, dict[str, Any]]:
     return out
 
 
+# The palette's order: what most flows are made of first (prompts, then what callers press),
+# the rarer call-control commands last; categories not listed follow, by name.
+CATEGORY_ORDER = ("Say & hear", "Caller input", "Connect", "Logic", "Integrations", "Call control")
+
+
 def palette_entries() -> list[dict[str, Any]]:
-    """Every registered kind, grouped by category then title, as the palette lists them."""
+    """Every registered kind, grouped by category (most used first) then title, as the palette
+    lists them."""
     entries = [
         {
             "name": k.name,
@@ -117,7 +123,12 @@ def palette_entries() -> list[dict[str, Any]]:
         }
         for k in kinds()
     ]
-    return sorted(entries, key=lambda e: (e["category"], e["title"]))
+    def order(entry: dict[str, Any]) -> tuple[int, str, str]:
+        category = entry["category"]
+        rank = CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER)
+        return (rank, category, entry["title"])
+
+    return sorted(entries, key=order)
 
 
 def new_node_id(flow: Flow, kind: str) -> str:

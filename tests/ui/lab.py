@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,10 @@ def open_notebook(page: Any, server: Any, name: str, *, ui: str = "lab") -> None
     """Open *name* and wait for a connected idle kernel (a Run All issued earlier is lost)."""
     from playwright.sync_api import expect
 
-    path = "lab/tree" if ui == "lab" else "notebooks"
-    page.goto(f"{server.url}/{path}/{name}?token={server.token}")
+    # JupyterLab restores the tabs of its last workspace: a workspace of its own per page keeps
+    # the notebooks that other tests opened on the same server out of this one
+    path = f"lab/workspaces/w{uuid.uuid4().hex[:12]}/tree" if ui == "lab" else "notebooks"
+    page.goto(f"{server.url}/{path}/{name}?token={server.token}&reset")
     expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=TIMEOUT_MS)
     kernel_idle(page, ui)
     dialog = page.locator(".jp-Dialog")

@@ -95,6 +95,13 @@ def test_the_builder_owns_its_keys_and_hands_them_back(
             with page.expect_download() as got:
                 button(name).click()
             assert got.value.suggested_filename == f"support_line.{name.lower()}"
+            picture = Path(got.value.path()).read_bytes()
+            if name == "PNG":
+                assert picture.startswith(b"\x89PNG\r\n\x1a\n")
+                assert len(picture) > 10_000
+            else:
+                assert picture.startswith(b"<svg")
+                assert b'data-node="main_menu"' in picture
         else:
             button(name).click()
         ctrl_z_keeps_the_cells()
