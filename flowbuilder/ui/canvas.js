@@ -226,7 +226,9 @@ function render({ model, el: host }) {
     if (!r.width || !r.height) return false;
     if (!b) { Object.assign(view, { x: 20, y: 20, k: 1 }); applyView(); return true; }
     const pad = 30;
-    let k = Math.min((r.width - 2 * pad) / (b.x1 - b.x0), (r.height - 2 * pad) / (b.y1 - b.y0), 1);
+    // the minimap sits over the bottom right corner: keep the flow above it
+    const below = root.classList.contains("fb-minimap-off") ? pad : minimap.offsetHeight + 16;
+    let k = Math.min((r.width - 2 * pad) / (b.x1 - b.x0), (r.height - pad - below) / (b.y1 - b.y0), 1);
     k = Math.max(ZOOM_MIN, Math.min(ZOOM_MAX, k));
     if (readable && k < READABLE_ZOOM) {
       view.k = READABLE_ZOOM;
@@ -237,7 +239,7 @@ function render({ model, el: host }) {
     } else {
       view.k = k;
       view.x = (r.width - (b.x1 - b.x0) * view.k) / 2 - b.x0 * view.k;
-      view.y = (r.height - (b.y1 - b.y0) * view.k) / 2 - b.y0 * view.k;
+      view.y = pad + (r.height - pad - below - (b.y1 - b.y0) * view.k) / 2 - b.y0 * view.k;
     }
     applyView();
     return true;
