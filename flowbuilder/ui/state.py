@@ -123,6 +123,7 @@ def palette_entries() -> list[dict[str, Any]]:
         }
         for k in kinds()
     ]
+
     def order(entry: dict[str, Any]) -> tuple[int, str, str]:
         category = entry["category"]
         rank = CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER)
