@@ -1,10 +1,13 @@
 # Two entry points: `make lab` (set up, then open the quickstart in JupyterLab) and `make test`.
-PY ?= python3
-VENV := .venv
+# The newest Python >= 3.11 found runs everything (3.12+ serves faster: eager tasks); PY=... wins.
+PY ?= $(shell for p in python3.13 python3.12 python3; do \
+	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo $$p && break; \
+	done)
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab demo test lint types pytest bench clean exports
+.PHONY: setup lab demo test lint types pytest bench clean exports chromium
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -45,12 +48,27 @@ $(MERMAID_FILE): | $(STAMP)
 	  rm mermaid-$(MERMAID_VERSION).tgz; \
 	else echo "npm not found: the Mermaid render test will be skipped"; fi
 
-pytest: $(STAMP) $(MERMAID_FILE)
+# The browser tests need Chromium: installed here where it can be (as root, with apt); on any
+# other machine they are skipped, each saying why.
+CHROMIUM_PATH ?= /usr/bin/chromium
+chromium:
+	@if [ -x "$(CHROMIUM_PATH)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Chromium (apt) for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-noto-color-emoji >/dev/null) \
+	  || echo "could not install Chromium: the browser tests will be skipped"; \
+	else echo "no Chromium (and no root apt to install it): the browser tests will be skipped"; fi
+
+pytest: $(STAMP) $(MERMAID_FILE) chromium
 	MERMAID_JS="$${MERMAID_JS:-$$(realpath -e $(MERMAID_FILE) 2>/dev/null)}" $(BIN)/python -m pytest
 
 test: lint types pytest
 
+# the peers' extra too (FastAPI, uvicorn, uvloop); VENV=.venv313 PY=python3.13 for another Python
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/peers.py
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/server.py
 	$(BIN)/python benchmarks/sandbox.py

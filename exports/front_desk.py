@@ -14,20 +14,18 @@ or the command line, never from this file)::
 
 Nodes (entry: hours):
 
-    id       kind       label              outcomes -> targets
-    -------  ---------  -----------------  -------------------
-    bye      play       Goodbye            next -> end
-    closed   voicemail  Closed: voicemail  next -> bye
-    daytime  branch     09:00-18:00?       open -> welcome
-                                           else -> closed
-    desk     dial       Front desk         answered -> end
-                                           no_answer -> closed
-                                           busy -> closed
-                                           failed -> closed
-    end      hangup     Hang up            (ends the call)
-    hours    branch     Weekday?           open -> daytime
-                                           else -> closed
-    welcome  play       Welcome            next -> desk
+    id       kind            label              outcomes -> targets
+    -------  --------------  -----------------  -------------------
+    bye      play            Goodbye            next -> end
+    closed   voicemail       Closed: voicemail  next -> bye
+    desk     dial            Front desk         answered -> end
+                                                no_answer -> closed
+                                                busy -> closed
+                                                failed -> closed
+    end      hangup          Hang up            (ends the call)
+    hours    business_hours  Open?              open -> welcome
+                                                closed -> closed
+    welcome  play            Welcome            next -> desk
 
 Diagram (Mermaid)::
 
@@ -35,23 +33,20 @@ Diagram (Mermaid)::
         start_(("start")) --> hours
         bye("Goodbye"):::k_play
         closed[("Closed: voicemail")]:::k_voicemail
-        daytime{"09:00-18:00?"}:::k_branch
         desk{{"Front desk"}}:::k_dial
         end_(("Hang up")):::k_hangup
-        hours{"Weekday?"}:::k_branch
+        hours{"Open?"}:::k_business_hours
         welcome("Welcome"):::k_play
         bye -->|"next"| end_
         closed -->|"next"| bye
-        daytime -->|"else"| closed
-        daytime -->|"open"| welcome
         desk -->|"answered"| end_
         desk -->|"busy"| closed
         desk -->|"failed"| closed
         desk -->|"no_answer"| closed
-        hours -->|"else"| closed
-        hours -->|"open"| daytime
+        hours -->|"closed"| closed
+        hours -->|"open"| welcome
         welcome -->|"next"| desk
-        classDef k_branch fill:#b279a2,stroke:#333,color:#fff
+        classDef k_business_hours fill:#b279a2,stroke:#333,color:#fff
         classDef k_dial fill:#54a24b,stroke:#333,color:#fff
         classDef k_hangup fill:#9d755d,stroke:#333,color:#fff
         classDef k_play fill:#4c78a8,stroke:#333,color:#fff
@@ -102,21 +97,6 @@ FLOW: dict[str, Any] = {
                 "voice": "",
             },
         },
-        "daytime": {
-            "kind": "branch",
-            "label": "09:00-18:00?",
-            "params": {
-                "conditions": [
-                    {
-                        "name": "open",
-                        "op": "time_between",
-                        "subject": "time",
-                        "value": ["09:00", "18:00"],
-                    },
-                ],
-                "timezone": "",
-            },
-        },
         "desk": {
             "kind": "dial",
             "label": "Front desk",
@@ -130,18 +110,14 @@ FLOW: dict[str, Any] = {
         },
         "end": {"kind": "hangup", "label": "Hang up", "params": {}},
         "hours": {
-            "kind": "branch",
-            "label": "Weekday?",
+            "kind": "business_hours",
+            "label": "Open?",
             "params": {
-                "conditions": [
-                    {
-                        "name": "open",
-                        "op": "weekday_in",
-                        "subject": "weekday",
-                        "value": ["mon", "tue", "wed", "thu", "fri"],
-                    },
-                ],
+                "hours": {"mon-fri": ["09:00-18:00"]},
+                "holidays": [],
+                "exceptions": [],
                 "timezone": "",
+                "variable": "",
             },
         },
         "welcome": {
@@ -156,14 +132,12 @@ FLOW: dict[str, Any] = {
     "edges": [
         {"from": "bye", "outcome": "next", "to": "end"},
         {"from": "closed", "outcome": "next", "to": "bye"},
-        {"from": "daytime", "outcome": "else", "to": "closed"},
-        {"from": "daytime", "outcome": "open", "to": "welcome"},
         {"from": "desk", "outcome": "answered", "to": "end"},
         {"from": "desk", "outcome": "busy", "to": "closed"},
         {"from": "desk", "outcome": "failed", "to": "closed"},
         {"from": "desk", "outcome": "no_answer", "to": "closed"},
-        {"from": "hours", "outcome": "else", "to": "closed"},
-        {"from": "hours", "outcome": "open", "to": "daytime"},
+        {"from": "hours", "outcome": "closed", "to": "closed"},
+        {"from": "hours", "outcome": "open", "to": "welcome"},
         {"from": "welcome", "outcome": "next", "to": "desk"},
     ],
     "layout": {},

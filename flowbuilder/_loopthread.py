@@ -26,6 +26,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -45,6 +46,11 @@ def new_loop() -> asyncio.AbstractEventLoop:
         loop = asyncio.new_event_loop()
     else:
         loop = uvloop.new_event_loop()
+        if sys.version_info >= (3, 13):
+            # uvloop passes create_task's eager_start on to the task factory, which asyncio's
+            # own refuses on 3.13; and only asyncio's own may be used: anyio (httpx) runs its
+            # tasks lazily under that one alone, and breaks under any other that is eager
+            return loop
     eager = getattr(asyncio, "eager_task_factory", None)  # Python 3.12+
     if eager is not None:
         loop.set_task_factory(eager)

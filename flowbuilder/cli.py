@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from flowbuilder._cli_util import add_allow_argument
 from flowbuilder.errors import ExportError, FlowbuilderError, FlowError, ScenarioError
 from flowbuilder.hygiene import clean, clean_json, clean_lines
-from flowbuilder.sandbox.command import add_arguments as add_sandbox_arguments
 from flowbuilder.server.command import add_arguments as add_serve_arguments
 
 if TYPE_CHECKING:
@@ -124,6 +123,16 @@ def _script(args: argparse.Namespace) -> Script:
         raise FlowError(f"script: {exc}") from None
 
 
+def _moment(text: str) -> float:
+    """``--at``: a moment with its zone, as epoch seconds; argparse reports a bad one (exit 2)."""
+    from flowbuilder.clock import instant
+
+    try:
+        return instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from flowbuilder.simulate import simulate
 
@@ -134,21 +143,28 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         caller=args.caller,
         number=args.number,
         direction="outbound" if args.outbound else "inbound",
+        at=args.at,
     )
     print(clean_json(transcript.dumps()) if args.json else transcript)
     return 0
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
+    """Exit 0: every scenario passed; 1: one or more failed; 2: they could not run (a flow or
+    scenarios file that cannot be read or is invalid, -k matching nothing)."""
     from flowbuilder import scenarios
 
-    flow = _load_flow(args.flow, args.allow)
-    cases = scenarios.load(args.scenarios)
-    if args.k:
-        cases = [c for c in cases if args.k in c.name]
-        if not cases:
-            raise ScenarioError(f"{args.scenarios}: no scenario name contains {args.k!r}")
-    results = scenarios.run(flow, cases)
+    try:
+        flow = _load_flow(args.flow, args.allow)
+        cases = scenarios.load(args.scenarios)
+        if args.k:
+            cases = [c for c in cases if args.k in c.name]
+            if not cases:
+                raise ScenarioError(f"{args.scenarios}: no scenario name contains {args.k!r}")
+        results = scenarios.run(flow, cases)
+    except FlowbuilderError as exc:
+        print(clean_lines(f"flowbuilder test: {exc}"), file=sys.stderr)
+        return 2
     print(clean_lines(scenarios.report(results)))
     return 0 if all(r.passed for r in results) else 1
 
@@ -218,15 +234,24 @@ def _add_flow_commands(sub: Any) -> None:
     sim.add_argument("--caller", default="+33612345678", help="the caller's number")
     sim.add_argument("--number", default="+33912345678", help="the number called")
     sim.add_argument("--outbound", action="store_true", help="an outbound call to --number")
+    sim.add_argument(
+        "--at",
+        type=_moment,
+        metavar="WHEN",
+        help="when the call starts, ISO 8601 with its zone: 2026-03-28T10:00+01:00 or "
+        "2026-03-29T10:00[Europe/Paris] (default 2026-01-01T10:00Z)",
+    )
     sim.add_argument("--json", action="store_true", help="print the transcript as JSON")
     add_allow_argument(sim)
     sim.set_defaults(func=_cmd_simulate)
 
     test = sub.add_parser(
         "test",
-        help="run a flow's scenarios (a JSON file); exit 1 when one fails",
+        help="run a flow's scenarios (a JSON file); exit 1 when one fails, 2 on bad input",
         description="Run each scenario of SCENARIOS (see flowbuilder.scenarios) against FLOW "
-        "and print one line per scenario, then 'N passed, N failed'.",
+        "and print one line per scenario, then 'N passed, N failed'. Exit status: 0 when all "
+        "pass, 1 when one fails, 2 when they cannot run (a file that cannot be read or is "
+        "malformed, an invalid flow).",
     )
     test.add_argument("flow", metavar="FLOW", help=flow_help)
     test.add_argument("scenarios", metavar="SCENARIOS", help="a scenarios file (.json)")
@@ -247,7 +272,9 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     return command(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given the *command* about to run, the sandbox's options only
+    when it is that one (they import the sandbox, which ``serve`` must not wait for)."""
     parser = argparse.ArgumentParser(
         prog="flowbuilder",
         description="Design, test and run CALLR REAL-TIME call flows.",
@@ -264,7 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser(
         "sandbox", help="run a local CALLR (JSON-RPC API, DIDs, simulated phones) until Ctrl-C"
     )
-    add_sandbox_arguments(sandbox)
+    if command in (None, "sandbox"):
+        from flowbuilder.sandbox.command import add_arguments as add_sandbox_arguments
+
+        add_sandbox_arguments(sandbox)
     sandbox.set_defaults(func=_cmd_sandbox)
     _add_flow_commands(sub)
 
@@ -272,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(next((arg for arg in argv if not arg.startswith("-")), None))
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)

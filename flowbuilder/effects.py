@@ -7,7 +7,7 @@ feeds an :class:`EffectResult` back to :func:`flowbuilder.engine.resume`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from flowbuilder.trust import TRUSTED, Trust
@@ -54,15 +54,32 @@ class EffectResult:
 
     ``timed_out`` means the deadline passed; ``error`` is a one-line reason when it failed
     otherwise; ``status`` and ``data`` are the HTTP status and decoded JSON (for ``HttpRequest``)
-    or the function's return value (for ``PythonCall``).
+    or the function's return value (for ``PythonCall``). When it timed out, ``limit_ms`` is
+    the time it was given, which the callback's answer budget (``budget_ms``) may have cut
+    below the node's own ``timeout_ms``.
     """
 
     status: int | None = None
     data: Any = None
     error: str = ""
     timed_out: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    limit_ms: int | None = None
+    budget_ms: int | None = None
 
     @property
     def ok(self) -> bool:
         return not self.error and not self.timed_out
+
+    def given_ms(self, timeout_ms: int) -> int:
+        """How long it was given, for a node whose own timeout is *timeout_ms*."""
+        return self.limit_ms if self.limit_ms is not None else timeout_ms
+
+    def budget_note(self, timeout_ms: int) -> str:
+        """``": the callback's answer budget was nearly spent..."`` when the budget cut the
+        node's *timeout_ms* short, else ``""``: what a timeout message adds to be honest."""
+        if self.given_ms(timeout_ms) < timeout_ms and self.budget_ms is not None:
+            return (
+                f": the callback's {self.budget_ms} ms answer budget was nearly spent "
+                f"(the node allows {timeout_ms} ms)"
+            )
+        return ""

@@ -45,6 +45,7 @@ from typing import Any, Final
 
 import msgspec
 
+from flowbuilder.budget import AnswerBudget
 from flowbuilder.callr import commands, wire
 from flowbuilder.callstate import STATE_KEY, CallState, Signer, pack, signed_bytes, unpack
 from flowbuilder.compiler import Program
@@ -69,6 +70,7 @@ from flowbuilder.validate import ERROR_VARIABLE
 #: Spoken, then the call is hung up, when nothing else can be done (a flow setting overrides it).
 FALLBACK_MESSAGE: Final = "Sorry, something went wrong. Goodbye."
 _HANGUP: Final = Send(commands.HANGUP)
+_ACTIONS: Final = (Send, Go, Perform, Fail, EnterSubflow)
 
 __all__ = [
     "ERROR_VARIABLE",
@@ -315,7 +317,7 @@ class _Run:
             action = Fail(f"{self.where()}: {type(exc).__name__}: {exc}")
         for remark in ctx.notes:  # the node's remarks (ctx.note) go to the trace
             self.note(f"{self.where()}: {remark}")
-        if not isinstance(action, Send | Go | Perform | Fail | EnterSubflow):
+        if not isinstance(action, _ACTIONS):
             return Fail(f"{self.where()}: node code returned {type(action).__name__}")
         return action
 
@@ -559,10 +561,21 @@ def _ended_trace(program: Program, callback: wire.Callback, config: EngineConfig
     return Trace(node=state.where(), version=state.version, ended=True)
 
 
-def run_effects(outcome: Outcome, perform: Callable[[Effect], EffectResult]) -> Reply:
-    """Drive an outcome to a Reply, performing effects synchronously (for in-process drivers)."""
+def run_effects(
+    outcome: Outcome,
+    perform: Callable[[Effect], EffectResult],
+    budget: AnswerBudget | None = None,
+) -> Reply:
+    """Drive an outcome to a Reply, performing effects synchronously (for in-process drivers),
+    within *budget* (a fresh one of the server's size by default), as the server does."""
+    budget = budget or AnswerBudget()
     while isinstance(outcome, EffectNeeded):
-        outcome = resume(outcome, perform(outcome.effect))
+        fitted = budget.fit(outcome.effect)
+        if isinstance(fitted, EffectResult):
+            result = fitted
+        else:
+            result = budget.settle(fitted, perform(fitted))
+        outcome = resume(outcome, result)
     return outcome
 
 

@@ -177,39 +177,47 @@ class Flow:
         self._emit(FlowChange("add", node_id))
         return self
 
-    def connect(self, source: str, target: str, outcome: str | None = None) -> Flow:
-        """Route *source*'s *outcome* to *target*, replacing any edge that outcome had.
+    def connect(self, source: str, target: str, *given: str | None) -> Flow:
+        """Route *source*'s *outcomes* (one or several) to *target*, replacing any edge they had.
 
-        *outcome* may be left out when the source kind has a single outcome.
+        The outcome may be left out when the source kind has a single outcome.
+
+        >>> flow = Flow("f").add("ask", "gather", prompt="PIN?", variable="pin")
+        >>> flow.add("end", "hangup").connect("ask", "end", "done", "timeout").edges_from("ask")
+        {'done': 'end', 'timeout': 'end'}
         """
         self._require(source)
         self._require(target)
-        outcomes = self.outcomes(source)
-        if not outcomes:
+        declared = self.outcomes(source)
+        outcomes = tuple(o for o in given if o is not None)
+        if not declared:
             raise FlowError(
                 f"{self.kind(source)} ends the call: nothing can follow it",
                 node_id=source,
                 field="outcome",
             )
-        if outcome is None:
-            if len(outcomes) != 1:
+        if not outcomes:
+            if len(declared) != 1:
                 raise FlowError(
-                    f"say which outcome to connect: one of {', '.join(outcomes)}",
+                    f"say which outcome to connect: one of {', '.join(declared)}",
                     node_id=source,
                     field="outcome",
                 )
-            outcome = outcomes[0]
-        if outcome not in outcomes:
-            choices = ", ".join(outcomes) or "none (it ends the call)"
-            raise FlowError(
-                f"{self.kind(source)} has no outcome {outcome!r}; outcomes: {choices}",
-                node_id=source,
-                field="outcome",
-            )
-        if self.graph.has_edge(source, self.next(source, outcome) or "", key=outcome):
-            self.graph.remove_edge(source, self.next(source, outcome), key=outcome)
-        self.graph.add_edge(source, target, key=outcome)
-        self._emit(FlowChange("connect", source, outcome, target))
+            outcomes = (declared[0],)
+        for outcome in outcomes:  # all checked before any is connected
+            if outcome not in declared:
+                raise FlowError(
+                    f"{self.kind(source)} has no outcome {outcome!r}; outcomes: "
+                    f"{', '.join(declared)}",
+                    node_id=source,
+                    field="outcome",
+                )
+        for outcome in outcomes:
+            previous = self.next(source, outcome)
+            if previous is not None:
+                self.graph.remove_edge(source, previous, key=outcome)
+            self.graph.add_edge(source, target, key=outcome)
+            self._emit(FlowChange("connect", source, outcome, target))
         return self
 
     def disconnect(self, source: str, outcome: str) -> Flow:

@@ -234,7 +234,8 @@ class Transcript:
         lines = [
             clean(
                 f"call {self.setup.callid} {self.direction} "
-                f"{self.setup.cli_number or 'anonymous'} -> {self.setup.number}"
+                f"{self.setup.cli_number or 'anonymous'} -> {self.setup.number}, "
+                f"started {self.setup.date_started} UTC"
             )
         ]
         shown = {
@@ -335,7 +336,7 @@ class SimulatedCall:
             if never == wire.NOANSWER:
                 ring = self.script.answer_after_s if limit is None else limit
             self.transcript.add(self.clock + ring, "status", f"callee: {mode}")
-            self._finish(never.lower(), "")
+            self._finish(mode, "")  # as the script says it: busy, no_answer...
             return self._post(status=never, delay_s=ring)
         delay = self.script.answer_after_s if self.direction == "outbound" else 0.0
         if self.direction == "outbound":

@@ -17,6 +17,10 @@ A scenarios file is a JSON list. Each scenario names a simulated call and what m
 - ``script``: what the caller does, as :class:`flowbuilder.phone.Script` data (``presses``,
   ``dial``, ``hangup_after``, ...) or just a list of presses; optional ``caller``, ``number``,
   ``direction`` (``inbound``/``outbound``) and ``variables`` (set at the start of the call).
+- ``at`` (optional): when the call starts, ISO 8601 with its zone (:mod:`flowbuilder.clock`):
+  an offset, ``"2026-03-28T10:00:00+01:00"``, an IANA zone, ``"2026-03-29T10:00[Europe/Paris]"``,
+  or both. A time without a zone is refused. Without ``at``, calls start on 2026-01-01 at 10:00
+  UTC. The call's clock runs on from there as the caller listens, types and waits.
 - ``expect`` (at least one of):
 
   - ``heard``: the prompts the caller hears, in order and all of them; each expected text must
@@ -54,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from flowbuilder.clock import FORMAT_HINT, instant
 from flowbuilder.engine import STATE_KEY  # the signed call state: never a user variable
 from flowbuilder.errors import ScenarioError
 from flowbuilder.flow import Flow
@@ -64,7 +69,16 @@ if TYPE_CHECKING:
     from flowbuilder.compiler import Program
 
 EXPECT_KEYS: Final = ("heard", "path", "status", "variables", "dialed")
-SCENARIO_KEYS: Final = ("name", "script", "expect", "caller", "number", "direction", "variables")
+SCENARIO_KEYS: Final = (
+    "name",
+    "script",
+    "expect",
+    "at",
+    "caller",
+    "number",
+    "direction",
+    "variables",
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,8 @@ class Scenario:
     number: str = "+33912345678"
     direction: str = "inbound"
     variables: Mapping[str, Any] = field(default_factory=dict)
+    #: When the call starts, as written (``""``: the default moment).
+    at: str = ""
 
     @classmethod
     def from_data(cls, data: Any, *, where: str = "scenario") -> Scenario:
@@ -104,6 +120,14 @@ class Scenario:
             raise ScenarioError(f"{where}.direction: must be inbound or outbound")
         if not isinstance(data.get("variables", {}), Mapping):
             raise ScenarioError(f"{where}.variables: must be an object of name -> value")
+        at = data.get("at", "")
+        if not isinstance(at, str):
+            raise ScenarioError(f"{where}.at: must be text, {FORMAT_HINT}; got {at!r}")
+        if at:
+            try:
+                instant(at)
+            except ValueError as exc:
+                raise ScenarioError(f"{where}.at: {exc}") from None
         expect = _expect(data.get("expect"), f"{where}.expect")
         return cls(
             name=name,
@@ -113,6 +137,7 @@ class Scenario:
             number=data.get("number", cls.number),
             direction=data.get("direction", "inbound"),
             variables=dict(data.get("variables", {})),
+            at=at,
         )
 
 
@@ -198,6 +223,8 @@ class ScenarioResult:
 
     def __str__(self) -> str:
         lines = [f"{'PASSED' if self.passed else 'FAILED'} {self.name}"]
+        if self.failures and self.scenario.at:  # a failure at a moment: say which
+            lines[0] += f" (at {self.scenario.at})"
         lines += [f"    {failure}" for failure in self.failures]
         return "\n".join(lines)
 
@@ -263,6 +290,7 @@ def check(
         direction=scenario.direction,
         variables=scenario.variables or None,
         subflows=subflows,
+        at=scenario.at or None,
     )
     return ScenarioResult(scenario, transcript, compare(scenario, transcript))
 
@@ -288,6 +316,7 @@ def _data(scenario: Scenario) -> dict[str, Any]:
         "number": scenario.number,
         "direction": scenario.direction,
         "variables": dict(scenario.variables),
+        **({"at": scenario.at} if scenario.at else {}),
     }
 
 

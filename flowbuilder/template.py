@@ -19,6 +19,7 @@ Anything else between braces is not a placeholder: it stays in the text, braces 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -65,12 +66,28 @@ def render(template: str, values: Mapping[str, Any]) -> str:
         return template
     out = []
     for text, is_name in _parts(template):
-        if is_name:
-            value = values.get(text, "")
-            out.append("" if value is None else str(value))
-        else:
-            out.append(text)
+        out.append(as_text(values.get(text, "")) if is_name else text)
     return "".join(out)
+
+
+def as_text(value: Any) -> str:
+    """A variable's value as it reads in a prompt: a list as ``a, b, c``, true/false, an
+    object as JSON; never a Python repr (``['a']``).
+
+    >>> as_text(["Monday", "Tuesday"]), as_text(True), as_text({"a": 1}), as_text(None)
+    ('Monday, Tuesday', 'true', '{"a": 1}', '')
+    """
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(as_text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def names(template: str) -> set[str]:

@@ -148,7 +148,8 @@ def test_bad_files_give_one_line(
     saved: dict[str, Path], tmp_path: Path, name: str, message: str, command: tuple[str, ...]
 ) -> None:
     path = saved.get(name, tmp_path / "missing.json")
-    line = one_line_error(run(*(arg.format(path) for arg in command)))
+    code = 2 if command[0] == "test" else 1  # test: 1 means a scenario failed
+    line = one_line_error(run(*(arg.format(path) for arg in command)), code)
     assert line.startswith(f"flowbuilder {command[0]}: ")
     assert str(path) in line
     assert message in line
@@ -259,14 +260,64 @@ def test_test_command(saved: dict[str, Path], tmp_path: Path) -> None:
     only = run("test", saved["json"], SCENARIOS, "-k", "busy")
     assert only.stdout.splitlines() == ["PASSED operator busy, so a message", "1 passed, 0 failed"]
     assert "no scenario name contains 'zzz'" in one_line_error(
-        run("test", saved["json"], SCENARIOS, "-k", "zzz")
+        run("test", saved["json"], SCENARIOS, "-k", "zzz"), 2
     )
     bad = tmp_path / "bad.scenarios.json"
     bad.write_text('[{"name": "x", "expect": {"heard": "Welcome"}}]', encoding="utf-8")
     assert "[0] (x).expect.heard: must be a list of texts" in one_line_error(
-        run("test", saved["json"], bad)
+        run("test", saved["json"], bad), 2
     )
-    assert "cannot read" in one_line_error(run("test", saved["json"], tmp_path / "none.json"))
+    assert "cannot read" in one_line_error(run("test", saved["json"], tmp_path / "none.json"), 2)
+
+
+def test_test_exit_codes_tell_failures_from_bad_input(
+    saved: dict[str, Path], tmp_path: Path
+) -> None:
+    # 1: the scenarios ran and one failed; 2: they could not run at all
+    assert run("test", saved["changed"], SCENARIOS).returncode == 1
+    naive = tmp_path / "naive.scenarios.json"
+    naive.write_text(
+        '[{"name": "closed on Saturday", "at": "2026-03-28 10:00", "expect": {"path": []}}]',
+        encoding="utf-8",
+    )
+    line = one_line_error(run("test", saved["json"], naive), 2)
+    assert line.startswith("flowbuilder test: ")
+    assert "[0] (closed on Saturday).at: '2026-03-28 10:00' has no time zone" in line
+    for broken_flow in ("bad_json", "unknown", "raises"):
+        one_line_error(run("test", saved[broken_flow], SCENARIOS), 2)
+    invalid = Flow("empty").save(tmp_path / "empty.json")  # loads, but cannot compile
+    assert "the flow is empty" in one_line_error(run("test", invalid, SCENARIOS), 2)
+
+
+def test_simulate_at_a_moment(saved: dict[str, Path], tmp_path: Path) -> None:
+    from flowbuilder.examples import front_desk
+
+    desk = front_desk().save(tmp_path / "front_desk.json")
+    saturday = run("simulate", desk, "--at", "2026-03-28T10:00[Europe/Paris]", "--json")
+    friday = run("simulate", desk, "--at", "2026-03-27T10:00+01:00", "--json")
+    assert saturday.returncode == friday.returncode == 0, saturday.stderr + friday.stderr
+    assert json.loads(saturday.stdout)["setup"]["date_started"] == "2026-03-28 09:00:00"
+    assert "closed" in json.loads(saturday.stdout)["path"]
+    assert "desk" in json.loads(friday.stdout)["path"]
+    text = run("simulate", desk, "--at", "2026-03-28T10:00[Europe/Paris]").stdout
+    assert text.splitlines()[0].endswith("started 2026-03-28 09:00:00 UTC")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2026-03-28 10:00", "has no time zone"),
+        ("2026-03-29T02:30[Europe/Paris]", "does not exist in Europe/Paris"),
+        ("soon", "is not a date and time"),
+    ],
+)
+def test_simulate_refuses_a_bad_at(saved: dict[str, Path], value: str, message: str) -> None:
+    proc = run("simulate", saved["json"], "--at", value)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]  # argparse's way: usage, then the error
+    assert last.startswith("flowbuilder simulate: error: argument --at: ")
+    assert message in last
 
 
 def test_help_lists_the_commands() -> None:

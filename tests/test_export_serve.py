@@ -150,7 +150,7 @@ def test_bad_serve_options_fail_cleanly(option: list[str]) -> None:
         timeout=60,
     )
     assert proc.returncode == 2
-    assert "invalid int value: 'nope'" in proc.stderr
+    assert "'nope' is not a port number" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

@@ -45,7 +45,13 @@ EXPECTED_OUTPUT = {
         "operator → operator_busy → support",
         "server running: False | sandbox running: False",
     ],
-    "02_inbound_calls": ["(Saturday): hours → closed → bye → end", "wrong password -> 401"],
+    "02_inbound_calls": [
+        "(Saturday): hours → closed → bye → end",
+        "at 22:00: hours → closed → bye → end",
+        "wrong password -> 401",
+        "play done        UP      → (still at closed)",
+        "hangup done      HANGUP  → (call over)",
+    ],
     "03_outbound_calls": ["BUSY -> None", "PROPERTY_VALUE_ERROR [options.cli]"],
     "04_export_and_deploy": [
         "round trip OK",

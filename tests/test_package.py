@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 
 import flowbuilder as fb
 
 HEAVY = ("tornado", "httpx", "ipywidgets")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def loaded_after(code: str) -> list[str]:
@@ -67,3 +70,29 @@ def test_every_public_name_resolves_and_all_is_sorted() -> None:
     assert fb.Sandbox is Sandbox
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         _ = fb.nope  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_serving_needs_no_notebook_package(tmp_path: Path) -> None:
+    """``pip install flowbuilder`` pulls no IPython, ipywidgets or anywidget (a server or an
+    exported module needs none of them); the ``jupyter`` extra, which ``make lab`` and
+    ``make test`` install, does."""
+    wheel = pytest.importorskip("hatchling.builders.wheel")
+    built = next(
+        wheel.WheelBuilder(str(ROOT)).build(directory=str(tmp_path), versions=["standard"])
+    )
+    metadata = next(
+        zipfile.ZipFile(built).read(name).decode()
+        for name in zipfile.ZipFile(built).namelist()
+        if name.endswith(".dist-info/METADATA")
+    )
+    requires = [
+        line.split(":", 1)[1].strip()
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+    core = [r for r in requires if "extra ==" not in r]
+    jupyter = [r for r in requires if "extra == 'jupyter'" in r or 'extra == "jupyter"' in r]
+    notebook = ("ipywidgets", "anywidget", "ipython", "jupyter")
+    assert not [r for r in core if r.lower().startswith(notebook)], core
+    assert {r.split(">")[0].split(";")[0].strip() for r in jupyter} == {"ipywidgets", "anywidget"}

@@ -136,6 +136,18 @@ def test_initial_variables_caller_and_outbound() -> None:
             [{"name": "a", "expect": {"path": []}}, {"name": "a", "expect": {"path": []}}],
             r"\[1\]\.name: 'a' is used twice",
         ),
+        (
+            [{"name": "sat", "at": "2026-03-28 10:00", "expect": {"path": []}}],
+            r"^s\.json: \[0\] \(sat\)\.at: '2026-03-28 10:00' has no time zone: add an offset",
+        ),
+        (
+            [{"name": "sat", "at": 1774688400, "expect": {"path": []}}],
+            r"\(sat\)\.at: must be text, ISO 8601 with a zone",
+        ),
+        (
+            [{"name": "dst", "at": "2026-03-29T02:30[Europe/Paris]", "expect": {"path": []}}],
+            r"\(dst\)\.at: '2026-03-29T02:30\[Europe/Paris\]' does not exist in Europe/Paris",
+        ),
     ],
 )
 def test_malformed_scenarios_say_where(data: object, message: str) -> None:
@@ -156,3 +168,95 @@ def test_a_flow_with_errors_fails_before_any_call() -> None:
     flow = Flow("x")  # an empty flow is an error
     with pytest.raises(FlowValidationError, match="empty"):
         scenarios.run(flow, [one({"path": ["hi"]})])
+
+
+# -- time ----------------------------------------------------------------------------------------
+
+
+def opening_hours() -> Flow:
+    """A menu, then a business-hours check in Paris: each outcome says its name."""
+    flow = Flow("hours", timezone="Europe/Paris")
+    flow.add(
+        "menu",
+        "menu",
+        prompt="Press 1.",
+        options=[{"outcome": "one", "digits": "1"}],
+        timeout_ms=30000,
+        max_timeouts=1,
+    )
+    flow.add(
+        "hours",
+        "business_hours",
+        hours={"mon-fri": ["09:00-18:00"]},
+        holidays=[{"date": "05-01", "name": "Labour Day"}],
+    )
+    flow.add("bye", "hangup")
+    for outcome in ("one", "timeout", "invalid"):
+        flow.connect("menu", "hours", outcome)
+    for outcome in ("open", "closed", "holiday"):
+        flow.add(outcome, "play", prompt=outcome).connect("hours", outcome, outcome)
+        flow.connect(outcome, "bye")
+    return flow
+
+
+def test_each_scenario_runs_at_its_own_moment() -> None:
+    cases = [
+        {"name": "weekday", "at": "2026-03-27T10:00+01:00", "script": ["1"]},
+        {"name": "saturday", "at": "2026-03-28T10:00[Europe/Paris]", "script": ["1"]},
+        {"name": "holiday", "at": "2026-05-01T10:00:00+02:00[Europe/Paris]", "script": ["1"]},
+        {"name": "summer time", "at": "2026-03-30T09:00[Europe/Paris]", "script": ["1"]},
+        {"name": "default", "script": ["1"]},  # 2026-01-01 10:00 UTC, a Thursday
+    ]
+    expected = ["open", "closed", "holiday", "open", "open"]
+    data = [
+        {**c, "expect": {"heard": ["Press 1.", e]}} for c, e in zip(cases, expected, strict=True)
+    ]
+
+    results = scenarios.run(opening_hours(), data)
+
+    assert [r.failures for r in results] == [[]] * len(cases)
+    started = [r.transcript.setup.date_started for r in results]
+    assert started == [
+        "2026-03-27 09:00:00",
+        "2026-03-28 09:00:00",
+        "2026-05-01 08:00:00",
+        "2026-03-30 07:00:00",
+        "2026-01-01 10:00:00",
+    ]
+
+
+def test_the_call_clock_runs_on_from_the_scenarios_moment() -> None:
+    late = {
+        "name": "caller thinks for 30 s at 17:59:50",
+        "at": "2026-03-27T17:59:50+01:00",
+        "script": [None],
+        "expect": {"heard": ["Press 1.", "closed"]},
+    }
+    quick = {**late, "name": "caller presses at once", "script": ["1"]}
+    quick["expect"] = {"heard": ["Press 1.", "open"]}
+
+    assert [r.failures for r in scenarios.run(opening_hours(), [late, quick])] == [[], []]
+
+
+def test_a_failing_scenario_says_when_it_ran() -> None:
+    case = {
+        "name": "saturday",
+        "at": "2026-03-28T10:00[Europe/Paris]",
+        "script": ["1"],
+        "expect": {"heard": ["Press 1.", "open"]},
+    }
+
+    text = str(scenarios.run(opening_hours(), [case])[0])
+
+    assert text.splitlines()[0] == "FAILED saturday (at 2026-03-28T10:00[Europe/Paris])"
+    assert "heard[1]: expected 'open' in 'closed'" in text
+
+
+def test_scenario_objects_keep_their_moment() -> None:
+    parsed = scenarios.parse(
+        [{"name": "sat", "at": "2026-03-28T10:00[Europe/Paris]", "expect": {"heard": ["x"]}}]
+    )
+    assert parsed[0].at == "2026-03-28T10:00[Europe/Paris]"
+    # a Scenario mixed with scenario data goes back through the data and keeps its moment
+    results = scenarios.run(opening_hours(), [parsed[0], {"name": "b", "expect": {"path": []}}])
+    assert results[0].transcript.setup.date_started == "2026-03-28 09:00:00"

@@ -114,17 +114,35 @@ def application() -> tuple[tornado.web.Application, list[asyncio.Task[Any] | Non
     return app, seen
 
 
-@pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks came with Python 3.12")
-def test_the_servers_loop_runs_tasks_eagerly():
-    thread = LoopThread("flowbuilder-server-eager-test")
+def loop_of_a_thread() -> tuple[type[asyncio.AbstractEventLoop], Any]:
+    """The type and the task factory of a LoopThread's loop."""
+    thread = LoopThread("flowbuilder-server-loop-test")
 
     async def setup() -> Any:
-        return asyncio.get_running_loop().get_task_factory()
+        loop = asyncio.get_running_loop()
+        return type(loop), loop.get_task_factory()
 
     try:
-        assert thread.start(setup) is asyncio.eager_task_factory
+        return thread.start(setup)
     finally:
         thread.stop()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks came with Python 3.12")
+def test_the_servers_loop_runs_tasks_eagerly(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # asyncio's own loop
+    _, factory = loop_of_a_thread()
+    assert factory is asyncio.eager_task_factory
+
+
+def test_the_servers_loop_is_uvloops_where_installed():
+    uvloop = pytest.importorskip("uvloop")
+    kind, factory = loop_of_a_thread()
+    assert kind is uvloop.Loop
+    if sys.version_info >= (3, 13):  # uvloop hands asyncio's eager factory what it refuses
+        assert factory is None
+    elif sys.version_info >= (3, 12):
+        assert factory is asyncio.eager_task_factory
 
 
 def test_every_request_runs_in_a_task_of_its_own():

@@ -123,3 +123,11 @@ def test_rendering_is_piecewise(pieces: list[str]) -> None:
     """Rendering a concatenation renders each piece (no piece reaches into the next)."""
     expected = "".join(render(p, VALUES) for p in pieces)
     assert render("".join(pieces), VALUES) == expected
+
+
+def test_lists_and_objects_read_naturally_in_prompts() -> None:
+    """A list mapped from an HTTP answer is spoken as a list, never as a Python repr."""
+    values = {"days": ["Monday", "Tuesday"], "open": True, "hours": {"mon": "9-18"}, "n": 3}
+    assert render("Open {days}", values) == "Open Monday, Tuesday"
+    assert render("{open} {n}", values) == "true 3"
+    assert render("{hours}", values) == '{"mon": "9-18"}'

@@ -5,10 +5,12 @@ Adding a kind: write its module, add one import line here, add its engine scenar
 
 from flowbuilder.nodes import (  # noqa: F401  (each import registers its kind)
     branch,
+    business_hours,
     conference,
     dial,
     gather,
     hangup,
+    hangup_callid,
     http_request,
     menu,
     play,

@@ -317,7 +317,10 @@ class HttpRequestKind(NodeKind):
         variables = ctx.variables
         variables[STATUS_VARIABLE] = result.status or 0
         if result.timed_out:
-            variables[ERROR_VARIABLE] = f"no answer within {node.params['timeout_ms']} ms"
+            timeout = node.params["timeout_ms"]
+            variables[ERROR_VARIABLE] = (
+                f"no answer within {result.given_ms(timeout)} ms{result.budget_note(timeout)}"
+            )
             return Go("timeout")
         if result.error:
             variables[ERROR_VARIABLE] = result.error

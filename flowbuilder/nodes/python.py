@@ -169,9 +169,9 @@ class Python(NodeKind):
             return Fail("python got a command result instead of the function's answer")
         p = node.params
         if result.timed_out:
-            return self._error(
-                ctx, "timeout", f"{p['function']} ran longer than {p['timeout_ms']} ms"
-            )
+            timeout = p["timeout_ms"]
+            why = f"ran longer than {result.given_ms(timeout)} ms{result.budget_note(timeout)}"
+            return self._error(ctx, "timeout", f"{p['function']} {why}")
         if result.error:
             return self._error(ctx, "error", f"{p['function']}: {result.error}")
         outcome, variables, problem = _parse(result.data)

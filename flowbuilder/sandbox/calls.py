@@ -13,6 +13,12 @@ status other than 200, or a body that is not a command hangs the call up at once
 Clocks: ``simulated`` sends each POST as soon as the previous answer is in (a call full of waits
 and ring timeouts ends at once; the transcript keeps the call-time durations); ``real`` waits
 what each command would take (``NextPost.delay_s``).
+
+Time: the sandbox keeps a :class:`Timeline`, the wall clock unless set. A call starts at its
+moment (``started``, epoch seconds; CALLR's ``date_started``), and each of its POSTs is sent at
+``started`` plus the call's own clock, which runs with the simulated durations: the timeline is
+set to that moment as the POST goes out, so a callback server whose clock is the timeline's
+(``serve(flow, clock=sb.now)``) sees the call's time, 30 s later after 30 s of menu.
 """
 
 from __future__ import annotations
@@ -47,6 +53,23 @@ ANSWER_PREVIEW_CHARS: Final = 500
 #: A callback answer is read up to this size; a longer one fails the call. The largest command
 #: (``play_wav_data``, its audio in base64) is 2 MiB; the rest leaves room for the variables.
 ANSWER_MAX_BYTES: Final = MAX_AUDIO_DATA_CHARS + 2 * 1024 * 1024
+
+
+class Timeline:
+    """The sandbox's time, epoch seconds: the wall clock shifted to where it was last set.
+
+    It keeps ticking from the moment it is set to. Calls set it to the moment of each POST they
+    send; with several calls at once it reads the moment of the latest POST sent.
+    """
+
+    def __init__(self, start: float | None = None) -> None:
+        self._offset = 0.0 if start is None else start - time.time()
+
+    def now(self) -> float:
+        return time.time() + self._offset
+
+    def set(self, epoch: float) -> None:
+        self._offset = epoch - time.time()
 
 
 def _wall_clock() -> str:
@@ -85,8 +108,11 @@ class SandboxCall:
         *,
         url: str,
         auth: tuple[str, str] | None,
+        started: float | None = None,
     ) -> None:
         self.phone = SimulatedCall(setup, script)
+        #: When the call starts, epoch seconds (its POSTs are sent at this plus the call's clock).
+        self.started = time.time() if started is None else started
         self.url = url
         self.auth = auth
         self.exchanges: list[Exchange] = []
@@ -172,10 +198,12 @@ class Phones:
         clock: Clock = "simulated",
         answer_timeout_s: float = ANSWER_WINDOW_S,
         max_in_flight: int = 16,
+        timeline: Timeline | None = None,
     ) -> None:
         if clock not in CLOCKS:
             raise ValueError(f"clock must be {' or '.join(CLOCKS)}, got {clock!r}")
         self.clock = clock
+        self.timeline = timeline or Timeline()
         self.answer_timeout_s = answer_timeout_s
         # POSTs wait here, not in httpx's pool, so queueing never counts against the server
         self._gate = asyncio.Semaphore(max_in_flight)
@@ -215,6 +243,7 @@ class Phones:
                 post = await self._pause(call, post)
                 if post is None:
                     break
+                self.timeline.set(call.started + phone.clock)  # the moment this POST goes out
                 exchange, content = await self._send(call, post)
                 if post.final:
                     if exchange.error:

@@ -12,7 +12,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, TextIO
 
-from flowbuilder._cli_util import line_printer, until_interrupted
+from flowbuilder._cli_util import line_printer, port_number, until_interrupted
 from flowbuilder.hygiene import clean
 from flowbuilder.sandbox.calls import CLOCKS
 
@@ -26,7 +26,10 @@ DEFAULT_PORT = 8089
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
+        "--port",
+        type=port_number,
+        default=DEFAULT_PORT,
+        help=f"port (default {DEFAULT_PORT}; 0: any)",
     )
     parser.add_argument("--login", help="accept HTTP Basic auth with this login ...")
     parser.add_argument("--password", help="... and this password")
@@ -62,6 +65,12 @@ def _announce(sb: Sandbox, out: TextIO) -> None:
     print(
         f"Inbound calls: POST {sb.base_url}/sandbox/call_in "
         '{"did": "+33199000001", "from": "+33639980001", "script": {"presses": ["1"]}}',
+        file=out,
+    )
+    print(
+        f"Callees:       PUT {sb.base_url}/sandbox/callees/+447890123456 "
+        '{"answer": "busy"}  (how a number rung by calls.realtime behaves: answer, busy, '
+        "no_answer, congestion or rejected; presses, dial, talk_detect...)",
         file=out,
     )
     print(f"Transcripts:   GET {sb.base_url}/sandbox/calls  (same credentials)", file=out)

@@ -12,6 +12,14 @@ anywhere else -- a notebook cell included, whose kernel loop is never blocked on
         sb.set_callee("+447890123456", Script(answer="busy"))
         request_hash = client.calls.realtime(app, "+447890123456")
         sb.wait_for(request_hash).status            # 'busy'
+
+Time: the sandbox's clock (``sb.now()``) is the wall clock unless told otherwise --
+``Sandbox(start="2026-03-28T10:00[Europe/Paris]")``, ``sb.set_time(...)``, or one call's own
+``call_in(..., at=...)``. CALLR's ``date_started`` follows it, and a callback server serving with
+``clock=sb.now`` sees each call's moment, its clock running with the simulated durations::
+
+    with Sandbox(start="2026-03-28T17:59:50+01:00") as sb, serve(flow, clock=sb.now) as server:
+        ...
 """
 
 from __future__ import annotations
@@ -32,10 +40,11 @@ from flowbuilder.callr import jsonrpc
 from flowbuilder.callr.constants import ANSWER_WINDOW_S, E164
 from flowbuilder.callr.rpc import AsyncCallrClient, CallrClient
 from flowbuilder.callr.types import App, Did
+from flowbuilder.clock import Moment, date_started, instant
 from flowbuilder.phone import CallSetup, Script, Transcript, script_of
-from flowbuilder.sandbox.account import DEFAULT_CLIS, DEFAULT_DIDS, Account, DidRecord, utc_now
+from flowbuilder.sandbox.account import DEFAULT_CLIS, DEFAULT_DIDS, Account, DidRecord
 from flowbuilder.sandbox.api import Api
-from flowbuilder.sandbox.calls import Clock, Phones, SandboxCall
+from flowbuilder.sandbox.calls import Clock, Phones, SandboxCall, Timeline
 from flowbuilder.sandbox.http import HARD_MAX_BODY, MAX_BODY, Auth, make_app
 from flowbuilder.sandbox.switchboard import Switchboard
 
@@ -53,8 +62,9 @@ class Sandbox:
     Credentials: ``login``/``password`` (HTTP Basic) and/or ``api_key``; with none given, demo
     ones are made up (:meth:`connection_info` shows them). ``db``: a SQLite file that keeps apps
     and DID assignments across restarts (memory only by default). ``clock``: ``simulated`` (calls
-    end at once) or ``real`` (commands take their time). ``answer_timeout_s``: how long a callback
-    server has to answer each POST.
+    end at once) or ``real`` (commands take their time). ``start``: the moment the sandbox's time
+    starts at, ISO 8601 with its zone or an aware datetime (default: now; see :meth:`now`).
+    ``answer_timeout_s``: how long a callback server has to answer each POST.
     """
 
     def __init__(
@@ -72,6 +82,7 @@ class Sandbox:
         clis: Iterable[str] = DEFAULT_CLIS,
         error_codes: Mapping[str, int] | None = None,
         max_body: int = MAX_BODY,
+        start: Moment | None = None,
     ) -> None:
         if clock not in ("simulated", "real"):
             raise ValueError(f"clock must be 'simulated' or 'real', got {clock!r}")
@@ -90,7 +101,8 @@ class Sandbox:
         self._did_seed = tuple(dids)
         self._cli_seed = tuple(clis)
         self._codes = dict(error_codes or {})
-        self.switchboard = Switchboard()
+        self.timeline = Timeline(None if start is None else instant(start))
+        self.switchboard = Switchboard(self.timeline)
         self.account: Account | None = None
         self._thread: LoopThread | None = None
         self._server: HTTPServer | None = None
@@ -171,7 +183,9 @@ class Sandbox:
     async def _serve(self, sockets: list[Any]) -> None:
         assert self.account is not None
         assert self._thread is not None
-        self.switchboard.phones = Phones(clock=self.clock, answer_timeout_s=self.answer_timeout_s)
+        self.switchboard.phones = Phones(
+            clock=self.clock, answer_timeout_s=self.answer_timeout_s, timeline=self.timeline
+        )
         self.switchboard.schedule = self._thread.soon
         api = Api(self.account, self.switchboard, self._codes)
         auth = Auth(self._login, self._password, self._api_key)
@@ -261,6 +275,23 @@ class Sandbox:
         account = self._require_running()
         return [Did.from_json(d.to_json()) for d in account.list_dids()]
 
+    # -- time ---------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The sandbox's time, epoch seconds: give it to ``serve(flow, clock=sb.now)``.
+
+        It ticks like the wall clock from where it was set (``start``, :meth:`set_time`), and
+        each call sets it to the moment of every POST it sends (the call's start plus its own
+        simulated clock), so the server sees each call's time. Calls start at this time unless
+        given their own ``at``.
+        """
+        return self.timeline.now()
+
+    def set_time(self, at: Moment) -> None:
+        """Move the sandbox's time to *at* (ISO 8601 with its zone, an aware datetime, or epoch
+        seconds); calls placed from now on, ``calls.realtime`` included, start there."""
+        self.timeline.set(instant(at))
+
     # -- phones -------------------------------------------------------------------------------
 
     @property
@@ -282,11 +313,17 @@ class Sandbox:
         *,
         cli_name: str = "",
         timeout: float | None = 300.0,
+        at: Moment | None = None,
     ) -> Transcript:
-        """An inbound call to *did* (number or hash) from *from_number*; blocks until it ends."""
+        """An inbound call to *did* (number or hash) from *from_number*; blocks until it ends.
+
+        *at*: when the call starts (ISO 8601 with its zone, an aware datetime); by default the
+        sandbox's time, :meth:`now`.
+        """
         if self._thread is not None and self._thread.in_thread():
             raise RuntimeError("call_in would block the sandbox's own loop: use start_call_in")
-        return self.start_call_in(did, from_number, script, cli_name=cli_name).result(timeout)
+        call = self.start_call_in(did, from_number, script, cli_name=cli_name, at=at)
+        return call.result(timeout)
 
     def start_call_in(
         self,
@@ -295,8 +332,10 @@ class Sandbox:
         script: Script | Mapping[str, Any] | Sequence[str | None] | None = None,
         *,
         cli_name: str = "",
+        at: Moment | None = None,
     ) -> SandboxCall:
         """Like :meth:`call_in` without waiting: ``.result(timeout)`` or ``await`` the call."""
+        started = self.timeline.now() if at is None else instant(at)
         account = self._require_running()
         key = did.hash if isinstance(did, Did) else did
         record = account.find_did(key)
@@ -313,9 +352,11 @@ class Sandbox:
             number=record.intl_number,
             cli_number=from_number,
             cli_name=cli_name,
-            date_started=utc_now(),
+            date_started=date_started(started),
         )
-        call = SandboxCall(setup, script_of(script), url=app.url, auth=app.basic_auth)
+        call = SandboxCall(
+            setup, script_of(script), url=app.url, auth=app.basic_auth, started=started
+        )
         self.switchboard.launch(call)
         return call
 

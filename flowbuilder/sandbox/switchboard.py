@@ -16,10 +16,11 @@ from typing import Any, Final
 
 from flowbuilder._subscribers import Subscribers
 from flowbuilder.callr.constants import CLI_BLOCKED, E164
+from flowbuilder.clock import date_started
 from flowbuilder.hygiene import protect
 from flowbuilder.phone import CallSetup, Script, script_of
-from flowbuilder.sandbox.account import AppRecord, new_hash, utc_now
-from flowbuilder.sandbox.calls import Phones, SandboxCall
+from flowbuilder.sandbox.account import AppRecord, new_hash
+from flowbuilder.sandbox.calls import Phones, SandboxCall, Timeline
 
 log = protect(logging.getLogger("flowbuilder.sandbox"))  # its lines cleaned: hygiene
 
@@ -32,7 +33,8 @@ MAX_CALLEES: Final = 10_000
 class Switchboard:
     """Calls in the sandbox, placed on *phones* through *schedule* (run on the sandbox's loop)."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeline: Timeline | None = None) -> None:
+        self.timeline = timeline or Timeline()
         self.callees: dict[str, Script] = {}
         self.phones: Phones | None = None
         self.schedule: Callable[[Callable[[], object]], None] | None = None
@@ -89,6 +91,7 @@ class Switchboard:
         with self._lock:
             request_hash = new_hash(self._by_hash)
             script = self.callees.get(number) or Script()
+        started = self.timeline.now()
         setup = CallSetup(
             app=app.hash,
             callid=self.new_callid(),
@@ -96,10 +99,10 @@ class Switchboard:
             cli_number="" if cli == CLI_BLOCKED else cli,
             request_hash=request_hash,
             cdr_field=cdr_field,
-            date_started=utc_now(),
+            date_started=date_started(started),
             ring_timeout_s=ring_timeout_s,
         )
-        self.launch(SandboxCall(setup, script, url=app.url, auth=app.basic_auth))
+        self.launch(SandboxCall(setup, script, url=app.url, auth=app.basic_auth, started=started))
         return request_hash
 
     def hangup(self, callid: int) -> bool | None:

@@ -1,6 +1,8 @@
 """``flowbuilder serve FLOW`` (and ``python exported_flow.py``): serve until Ctrl-C.
 
-Prints the URL to give CALLR, then one line per callback as it is answered. Credentials and the
+Prints the URL to give CALLR, then one line per callback as it is answered (``--quiet``: none).
+The lines are printed from a thread of their own, a batch at a time, so a slow or paused terminal
+never delays an answer; stopping prints every line still waiting. Credentials and the
 state secret can come from the environment instead of the command line (where ``ps`` shows them):
 ``FLOWBUILDER_LOGIN``, ``FLOWBUILDER_PASSWORD``, ``FLOWBUILDER_SECRET``.
 """
@@ -13,8 +15,13 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from flowbuilder._cli_util import add_allow_argument, line_printer, until_interrupted
-from flowbuilder.errors import FlowbuilderError
+from flowbuilder._cli_util import (
+    BackgroundLines,
+    add_allow_argument,
+    port_number,
+    until_interrupted,
+)
+from flowbuilder.errors import FlowbuilderError, FlowValidationError
 from flowbuilder.hygiene import clean
 
 if TYPE_CHECKING:
@@ -33,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, flow_argument: bool = True
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
     parser.add_argument(
-        "--port", type=int, default=8080, help="port (default 8080; 0: any free port)"
+        "--port", type=port_number, default=8080, help="port (default 8080; 0: any free port)"
     )
     parser.add_argument("--path", default="/", help="URL path to answer at (default /)")
     parser.add_argument(
@@ -56,7 +63,15 @@ def add_arguments(parser: argparse.ArgumentParser, *, flow_argument: bool = True
         "--public-url", help="the URL CALLR reaches this server by (tunnel or reverse proxy)"
     )
     parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve a --public-url without --login/--password (anyone who finds it can post)",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print each event as a JSON line instead of text"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print no line per callback (the URL still)"
     )
     add_allow_argument(parser)
 
@@ -80,21 +95,33 @@ def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = 
             secret=args.secret,
             app=args.app,
             public_url=args.public_url,
+            insecure=args.insecure,
             name="cli",
             allow=args.allow,
         )
+        # subscribed at once, a callback may come any time now; printed after the announce
+        printer = None if args.quiet else BackgroundLines(out, args.json, str)
+        unsubscribe = handle.subscribe(printer) if printer is not None else None
         try:
             _announce(handle, args, out)
-            unsubscribe = handle.subscribe(line_printer(out, args.json, str))
-            try:
-                while handle.running:
-                    handle.wait(0.5)
-            finally:
-                unsubscribe()
+            if printer is not None:
+                printer.start()
+            while handle.running:
+                handle.wait(0.5)
         finally:
-            handle.stop()
+            handle.stop()  # its last answers are published before it returns
+            if printer is not None and unsubscribe is not None:
+                unsubscribe()
+                printer.close()
     print("flowbuilder: stopped", file=out, flush=True)
     return 0
+
+
+def invalid_flow(prog: str, source: str, exc: FlowValidationError) -> str:
+    """What a command says of a flow it cannot serve: every error, one line each."""
+    errors = [i for i in exc.issues if i.severity == "error"] or exc.issues
+    head = f"{prog}: {source}: {len(errors)} error(s), nothing is served; fix them first:"
+    return "\n".join(clean(line) for line in [head, *(f"  {issue}" for issue in errors)])
 
 
 def credentials_problem(login: str | None, password: str | None) -> str | None:
@@ -134,6 +161,9 @@ def main(flow: Flow | Program, argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         code = run(flow, args)
+    except FlowValidationError as exc:
+        print(invalid_flow("serve", "this flow", exc), file=sys.stderr)
+        code = 1
     except (FlowbuilderError, OSError, ValueError) as exc:
         print(clean(f"serve: {exc}"), file=sys.stderr)
         code = 1
@@ -152,6 +182,9 @@ def command(args: argparse.Namespace) -> int:
     flow = load(args.flow, allow=args.allow)
     try:
         return run(flow, args)
+    except FlowValidationError as exc:  # every error, one line each, as validate shows them
+        print(invalid_flow("flowbuilder serve", args.flow, exc), file=sys.stderr)
+        return 1
     except (OSError, ValueError) as exc:  # address in use, bad options: one line
         print(clean(f"flowbuilder serve: {exc}"), file=sys.stderr)
         return 1

@@ -11,18 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import replace
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-import httpx
-
 from flowbuilder import effect_runner
+from flowbuilder.budget import AnswerBudget
 from flowbuilder.effects import Effect, EffectResult, HttpRequest
 from flowbuilder.hygiene import clean
 
-#: Below this much of the answer budget left, an effect is not started: it takes ``timeout``.
-MIN_EFFECT_MS: Final = 50
+if TYPE_CHECKING:
+    import httpx  # imported with the client: a flow that makes no request never needs it
+
 #: Extra time given to the effect runner past an effect's own deadline before we stop waiting.
 EFFECT_GRACE_MS: Final = 100
 
@@ -50,6 +49,8 @@ def describe_effect(effect: Effect, result: EffectResult, elapsed_ms: float) -> 
 
 
 def _new_http_client() -> httpx.AsyncClient:
+    import httpx
+
     return httpx.AsyncClient(follow_redirects=False)
 
 
@@ -79,31 +80,32 @@ class EffectClient:
             self._client = await self._making
         return self._client
 
-    async def perform(self, effect: Effect, deadline: float, notes: list[str]) -> EffectResult:
-        """Perform *effect* before *deadline* (``time.perf_counter()``); a line for the log
-        goes to *notes*. Never raises but for cancellation."""
-        left_ms = (deadline - time.perf_counter()) * 1000
-        if left_ms < MIN_EFFECT_MS:
-            result = EffectResult(timed_out=True)
-            notes.append(describe_effect(effect, result, 0.0) + " [no time left]")
-            return result
+    async def perform(self, effect: Effect, budget: AnswerBudget, notes: list[str]) -> EffectResult:
+        """Perform *effect* within what is left of *budget*; a line for the log goes to
+        *notes*. Never raises but for cancellation."""
+        fitted = budget.fit(effect)
+        if isinstance(fitted, EffectResult):
+            notes.append(describe_effect(effect, fitted, 0.0) + " [no time left]")
+            return fitted
         began = time.perf_counter()
         try:
             client = await self._http()
-            # making the client may have taken a little of the budget
-            left_ms = max(1, int((deadline - time.perf_counter()) * 1000))
-            if effect.timeout_ms > left_ms:
-                effect = replace(effect, timeout_ms=left_ms)
-            result = await asyncio.wait_for(
-                effect_runner.perform_async(effect, client=client),
-                (effect.timeout_ms + EFFECT_GRACE_MS) / 1000,
-            )
+            fitted = budget.fit(fitted)  # making the client may have taken a little of it
+            if isinstance(fitted, EffectResult):
+                result = fitted
+            else:
+                effect = fitted
+                result = await asyncio.wait_for(
+                    effect_runner.perform_async(effect, client=client),
+                    (effect.timeout_ms + EFFECT_GRACE_MS) / 1000,
+                )
         except TimeoutError:
             result = EffectResult(timed_out=True)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # the runner should not raise; if it does, the node sees why
             result = EffectResult(error=f"{type(exc).__name__}: {exc}")
+        result = budget.settle(effect, result)
         notes.append(describe_effect(effect, result, (time.perf_counter() - began) * 1000))
         return result
 

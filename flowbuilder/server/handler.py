@@ -27,6 +27,7 @@ from tornado.routing import AnyMatches, Matcher, Rule
 from tornado.web import Application, RequestHandler, stream_request_body
 
 from flowbuilder import engine
+from flowbuilder.budget import AnswerBudget
 from flowbuilder.callr import wire
 from flowbuilder.errors import CallbackError
 from flowbuilder.server import replay
@@ -70,6 +71,17 @@ class CallbackHandler(RequestHandler):
     def _body(self) -> bytes:
         return self.request.body
 
+    def _now(self) -> float:
+        """The time the engine sees now: the service's clock, else the wall clock (also when
+        the clock fails: a live call still gets its answer)."""
+        clock = self.service.clock
+        if clock is not None:
+            try:
+                return float(clock())
+            except Exception:
+                logger.exception("the server's clock failed; using the wall clock")
+        return time.time()
+
     def _oversize(self) -> int | None:
         """The size of a body over the limit, else None: routed here, it declared one within."""
         return None
@@ -94,11 +106,12 @@ class CallbackHandler(RequestHandler):
         self, deployment: Deployment, callback: wire.Callback, digest: bytes
     ) -> Awaitable[None] | None:
         try:
+            clock = self.service.clock
             outcome = engine.step(
                 deployment.program,
                 callback,
                 config=self.service.config,
-                now=self._arrived,
+                now=self._arrived if clock is None else self._now(),
                 versions=deployment.versions,
             )
             if isinstance(outcome, engine.EffectNeeded):
@@ -197,11 +210,11 @@ class CallbackHandler(RequestHandler):
         outcome: engine.Outcome,
     ) -> None:
         notes: list[str] = []
-        deadline = self._started + self.service.answer_budget_ms / 1000
+        budget = AnswerBudget(self.service.answer_budget_ms, started=self._started)
         try:
             while isinstance(outcome, engine.EffectNeeded):
-                result = await self.service.effects.perform(outcome.effect, deadline, notes)
-                outcome = engine.resume(outcome, result, now=time.time())
+                result = await self.service.effects.perform(outcome.effect, budget, notes)
+                outcome = engine.resume(outcome, result, now=self._now())
             self._reply(deployment, callback, digest, outcome, tuple(notes))
         except asyncio.CancelledError:
             self.service.replay.abandoned(callback.callid, digest)
@@ -317,7 +330,7 @@ class CallbackHandler(RequestHandler):
         self.clear()
         reason = f"server error: {type(exc).__name__}: {exc}"
         reply = engine.fallback(
-            deployment.program, callback, config=self.service.config, now=time.time(), reason=reason
+            deployment.program, callback, config=self.service.config, now=self._now(), reason=reason
         )
         try:
             self._reply(deployment, callback, digest, reply, effects)

@@ -454,6 +454,7 @@ def _check(
     insecure: bool,
     max_body_bytes: int,
     answer_budget_ms: int,
+    clock: object,
 ) -> None:
     """Refuse bad arguments before anything starts, one line each."""
     if not path.startswith("/"):
@@ -473,6 +474,8 @@ def _check(
         raise ValueError(f"max_body_bytes must be at least 1024, got {max_body_bytes}")
     if not 100 <= answer_budget_ms <= 4900:
         raise ValueError(f"answer_budget_ms must be between 100 and 4900, got {answer_budget_ms}")
+    if clock is not None and not callable(clock):
+        raise ValueError(f"clock must be a function giving epoch seconds, got {clock!r}")
 
 
 def _same_flows(previous: ServerHandle, programs: list[Program]) -> bool:
@@ -502,6 +505,7 @@ def serve(
     answer_budget_ms: int = DEFAULT_ANSWER_BUDGET_MS,
     max_events: int = 10_000,
     allow: Iterable[str] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> ServerHandle:
     """Serve flows as a CALLR REAL-TIME callback URL, in a background thread; returns at once.
 
@@ -513,7 +517,9 @@ def serve(
     CALLR reaches this server by (a tunnel or reverse proxy); it becomes :attr:`ServerHandle.url`,
     and needs *login* and *password* unless *insecure*. *answer_budget_ms*: effects (HTTP
     requests, Python functions) must finish within this time from the request's arrival, so
-    every answer leaves well inside CALLR's 5 s window.
+    every answer leaves well inside CALLR's 5 s window. *clock*: the time the flow sees (epoch
+    seconds), for tests of business hours, e.g. a sandbox's ``sb.now``; by default the wall
+    clock. Logs and events keep the wall clock.
 
     *name* (by default the flows' names) identifies the server in this process: serving again
     under a name replaces the server that had it (a notebook cell run again) and keeps its URL
@@ -542,6 +548,7 @@ def serve(
         insecure=insecure,
         max_body_bytes=max_body_bytes,
         answer_budget_ms=answer_budget_ms,
+        clock=clock,
     )
     key = name or "+".join(dict.fromkeys(p.name for _, p in entries))
     previous = _REGISTRY.previous(key)
@@ -563,6 +570,7 @@ def serve(
         events=EventLog(max_events),
         max_body_bytes=max_body_bytes,
         answer_budget_ms=answer_budget_ms,
+        clock=clock,
     )
     norm = normalize_path(path)
     for app_hash, program in entries:

@@ -7,6 +7,7 @@ nothing here is global. Everything but the locked snapshots is used on the serve
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flowbuilder.compiler import Program
@@ -61,6 +62,9 @@ class CallbackService:
     replay: ReplayGuard = field(default_factory=MemoryReplayGuard)
     in_flight: InFlight = field(default_factory=InFlight)
     max_versions: int = 8
+    #: The time the engine sees (epoch seconds); None: the wall clock. Tests move it to check
+    #: business hours; logs, events and call books keep the wall clock.
+    clock: Callable[[], float] | None = None
 
     def swap(self, deployment: Deployment, program: Program) -> None:
         """Serve *program* to new calls; calls in progress keep the version they started on."""

@@ -57,6 +57,7 @@ MINIMAL: dict[str, Minimal] = {
     "record": Minimal(),
     "voicemail": Minimal(),
     "hangup": Minimal(),
+    "hangup_callid": Minimal({"callid": "421890"}),
     "play_recording": Minimal(variables={"recording": "rec_1.wav"}),
     "conference": Minimal({"id": "42"}),
     "simple_conference": Minimal({"id": "42"}),
@@ -72,6 +73,7 @@ MINIMAL: dict[str, Minimal] = {
     "branch": Minimal(
         {"conditions": [{"name": "gold", "subject": "tier", "op": "equals", "value": "gold"}]}
     ),
+    "business_hours": Minimal({"hours": {"mon-sun": ["00:00-24:00"]}}),
     "http_request": Minimal({"url": "{api}/status", "map": {"api_ok": "ok"}}, api=True),
     "python": Minimal(
         {"function": "flowbuilder.examples:lookup_customer", "outcomes": ["known", "unknown"]}

@@ -115,7 +115,7 @@ def test_outbound_rings_out_after_the_target_timeout(
     sandbox.set_callee("+447890123456", Script(answer_after_s=45))  # answers too late
     request_hash = sandbox.client().calls.realtime(app, "+447890123456", 20)
     transcript = sandbox.wait_for(request_hash)
-    assert transcript.status == "noanswer"
+    assert transcript.status == "no_answer"
     assert transcript.duration_s == 20.0  # the ring timeout, on the simulated clock
     assert [r.body["call_status"] for r in callback_app.requests] == ["NOANSWER"]
 

@@ -76,7 +76,7 @@ def test_outbound_calls(sandbox: Sandbox, server: ServerHandle) -> None:
     [event] = server.events.for_call(sandbox.call(busy).callid)
     assert (event.call_status, event.status, event.answered) == ("BUSY", 200, None)
 
-    assert sandbox.wait_for(silent).status == "noanswer"
+    assert sandbox.wait_for(silent).status == "no_answer"
     assert sandbox.wait_for(silent).duration_s == 25.0
 
     transcript = sandbox.wait_for(answered)

@@ -27,7 +27,7 @@ def test_a_late_callee_rings_out_at_the_timeout() -> None:
     call = outbound(Script(answer_after_s=45), ring_timeout_s=20)
     first = call.start()
     assert (first.callback.call_status, first.delay_s, first.final) == ("NOANSWER", 20, True)
-    assert call.transcript.status == "noanswer"
+    assert call.transcript.status == "no_answer"
     assert call.transcript.events[0].text == "callee: no_answer"
 
 
