@@ -275,7 +275,10 @@ class RowsEditor(widgets.VBox):  # type: ignore[misc]
             if self.mapping:
                 current = entry[0] if part is parts[0] else entry[1]
             elif self.param.fields:
-                current = entry.get(part.name, "") if isinstance(entry, dict) else ""
+                if isinstance(entry, dict):
+                    current = entry.get(part.name, "")
+                else:  # the short form of an entry ("2026-04-06"): its first field
+                    current = entry if part is parts[0] else ""
             else:
                 current = entry
             widget = plain_input(part, current if current is not None else "")
@@ -364,7 +367,9 @@ class RowsEditor(widgets.VBox):  # type: ignore[misc]
         if self.mapping:
             self.entries[index][0 if part is parts[0] else 1] = value
         elif self.param.fields:
-            entry = self.entries[index] if isinstance(self.entries[index], dict) else {}
+            entry = self.entries[index]
+            if not isinstance(entry, dict):
+                entry = {parts[0].name: entry} if entry not in ("", None) else {}
             if value in ("", [], None) and not part.required:
                 entry.pop(part.name, None)  # an optional field left empty is left out
             else:

@@ -335,3 +335,19 @@ def test_flow_settings_when_nothing_is_selected(builder: Any, flow: Flow, fronte
     options = [value for _label, value in settings["entry"].widget.options]
     assert "new_start" in options  # the choices follow the flow
     assert "10 nodes" in builder.inspector.head.value  # and so does the count
+
+
+def test_business_hours_rows_keep_short_entries_and_lists(
+    builder: Any, flow: Flow, frontend: Any
+) -> None:
+    node = builder.add("business_hours")
+    hours = rows(builder, "hours")
+    assert hours.rows[0]["inputs"]["days"].value == "mon-fri"
+    assert hours.rows[0]["inputs"]["ranges"].value == "09:00-12:30, 13:30-18:00"
+    type_in(frontend, hours, 0, "ranges", "08:00-12:00, 14:00-19:00")
+    assert flow.params(node)["hours"] == {"mon-fri": ["08:00-12:00", "14:00-19:00"]}
+    flow.set_params(node, holidays=["2026-04-06"])  # the short form, written in code
+    holidays = rows(builder, "holidays")
+    assert holidays.rows[0]["inputs"]["date"].value == "2026-04-06"
+    type_in(frontend, holidays, 0, "name", "Easter Monday")
+    assert flow.params(node)["holidays"] == [{"date": "2026-04-06", "name": "Easter Monday"}]
