@@ -6,6 +6,7 @@
 'hi'
 """
 
+import sys
 from typing import TYPE_CHECKING
 
 from flowbuilder._lazy import lazy_attributes
@@ -59,6 +60,13 @@ __getattr__, __dir__ = lazy_attributes(
         "serve": "flowbuilder.server.runner",
     },
 )
+
+# Inside IPython (a notebook's kernel), a flow displays as its diagram, and as the builder where
+# widgets can render. The display belongs to the UI layer, which tells IPython about Flow.
+if sys.modules.get("IPython") is not None:
+    from flowbuilder.ui.display import register as _register_display
+
+    _register_display()
 
 
 __all__ = [

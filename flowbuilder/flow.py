@@ -267,6 +267,17 @@ class Flow:
         self._emit(FlowChange("layout", node_id))
         return self
 
+    @property
+    def notes(self) -> list[dict[str, Any]]:
+        """Notes on the canvas (``{"id", "text", "x", "y"}``): layout, not logic."""
+        return [dict(n) for n in self.graph.graph.get("notes") or []]
+
+    def set_notes(self, notes: list[dict[str, Any]]) -> Flow:
+        """Replace the canvas notes (:mod:`flowbuilder.ui.notes` edits them one by one)."""
+        self.graph.graph["notes"] = flowfile.read_notes(notes)
+        self._emit(FlowChange("layout"))
+        return self
+
     def rename(self, node_id: str, new_id: str) -> Flow:
         """Give a node a new id, keeping its edges, entry and error-path roles."""
         self._require(node_id)
@@ -464,14 +475,6 @@ class Flow:
             f"<Flow {self.name!r}: {len(self)} nodes, "
             f"{self.graph.number_of_edges()} edges, entry={self.entry!r}{subflows}>"
         )
-
-    def _repr_mimebundle_(
-        self, include: Any = None, exclude: Any = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        """Jupyter's view of a flow (an SVG diagram; the builder in a live kernel)."""
-        from flowbuilder.export import mimebundle
-
-        return mimebundle(self, include=include, exclude=exclude)
 
     def diff(self, other: Flow) -> FlowDiff:
         """What changed from this flow to *other*, in terms of nodes, params, edges, settings

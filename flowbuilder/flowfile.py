@@ -101,8 +101,8 @@ def to_data(flow: Flow, *, base: Path | None = None) -> dict[str, Any]:
         "layout": layout,
     }
     notes = graph.graph.get("notes")
-    if notes:
-        data["notes"] = plain_copy(notes)
+    if notes:  # files without notes stay as they were
+        data["notes"] = sorted((dict(n) for n in notes), key=lambda n: str(n["id"]))
     if flow.subflows:
         data["subflows"] = {
             name: _reference(flow, name, base) or to_data(sub)
@@ -215,11 +215,8 @@ def from_data(
     _read_nodes(flow, data.get("nodes"), source)
     _read_edges(flow, data.get("edges") or [], source)
     _read_layout(flow, data.get("layout") or {}, source)
-    notes = data.get("notes")
-    if notes is not None:
-        if not isinstance(notes, list) or not all(isinstance(n, Mapping) for n in notes):
-            raise load_error(source, "'notes' must be a list of objects", field="notes")
-        flow.graph.graph["notes"] = plain_copy(notes)
+    # always set, so that restoring a flow without notes (an undo) removes the ones it has
+    flow.graph.graph["notes"] = read_notes(data.get("notes"), source)
     entry = data.get("entry")
     if entry is not None and (not isinstance(entry, str) or entry not in flow.graph):
         raise load_error(source, f"entry {entry!r} is not a node", field="entry")
@@ -227,6 +224,30 @@ def from_data(
     flow.source_dir = base
     _read_subflows(flow, data.get("subflows") or {}, source, base, _stack)
     return flow
+
+
+def read_notes(raw: Any, source: str = "notes") -> list[dict[str, Any]]:
+    """Canvas notes as saved: ``[{"id", "text", "x", "y"}]`` (layout, never logic)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise load_error(source, "'notes' must be a list of objects", field="notes")
+    notes: list[dict[str, Any]] = []
+    for i, note in enumerate(raw):
+        try:
+            notes.append(
+                {
+                    "id": str(note["id"]),
+                    "text": str(note.get("text") or ""),
+                    "x": float(note["x"]),
+                    "y": float(note["y"]),
+                }
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise load_error(
+                source, f"notes[{i}] must be {{'id', 'text', 'x', 'y'}}", field="notes"
+            ) from None
+    return notes
 
 
 def _read_nodes(flow: Flow, raw_nodes: Any, source: str) -> None:

@@ -17,6 +17,7 @@ each node, like ``Flow.move()``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from typing import Final
 
 import networkx as nx
@@ -27,19 +28,46 @@ LAYER_GAP: Final = 260.0  # horizontal distance between layers: a node and room 
 ROW_GAP: Final = 180.0  # least vertical distance between the tops of nodes in a layer
 V_SPACE: Final = 36.0  # least free space between two nodes of a layer
 MARGIN: Final = 40.0
-# A node's box: a header (icon and kind), the label, the id, then one row per outcome.
-NODE_WIDTH: Final = 180.0
-HEADER_HEIGHT: Final = 22.0
-LABEL_HEIGHT: Final = 20.0
-ID_HEIGHT: Final = 16.0
-PORT_HEIGHT: Final = 18.0
-PADDING: Final = 6.0
+
+
+@dataclass(frozen=True)
+class NodeGeometry:
+    """A node's box, in canvas pixels: a head (kind, label, id or summary), then one row per
+    outcome with its port on the right edge. The one definition: auto-layout spaces nodes by
+    it, the SVG export draws by it and the builder's canvas receives it in its synced state.
+
+    >>> GEOMETRY.height(0), GEOMETRY.height(2), GEOMETRY.port_y(1), GEOMETRY.in_port_y
+    (52.0, 98.0, 82.0, 26.0)
+    """
+
+    width: float = 180.0
+    head: float = 52.0
+    row: float = 20.0
+    padding: float = 6.0  # below the last row of ports
+
+    def height(self, rows: int) -> float:
+        return self.head + self.row * rows + (self.padding if rows else 0.0)
+
+    def port_y(self, index: int) -> float:
+        """The centre of outcome port *index*, from the top of the box."""
+        return self.head + self.row * (index + 0.5)
+
+    @property
+    def in_port_y(self) -> float:
+        """Where edges arrive: the middle of the head, on the left edge."""
+        return self.head / 2
+
+    def to_json(self) -> dict[str, float]:
+        return {**asdict(self), "in_port_y": self.in_port_y}
+
+
+GEOMETRY: Final = NodeGeometry()
+NODE_WIDTH: Final = GEOMETRY.width
 
 
 def node_size(flow: Flow, node_id: str) -> tuple[float, float]:
     """(width, height) of a node's box: taller for each outcome it can leave through."""
-    rows = len(flow.outcomes(node_id))
-    return NODE_WIDTH, HEADER_HEIGHT + LABEL_HEIGHT + ID_HEIGHT + PORT_HEIGHT * rows + PADDING
+    return GEOMETRY.width, GEOMETRY.height(len(flow.outcomes(node_id)))
 
 
 def _back_edges(graph: nx.DiGraph, roots: Iterable[str]) -> set[tuple[str, str]]:
@@ -114,4 +142,4 @@ def auto_layout(flow: Flow) -> dict[str, tuple[float, float]]:
     return dict(sorted(pos.items()))
 
 
-__all__ = ["auto_layout", "layers", "node_size"]
+__all__ = ["GEOMETRY", "NodeGeometry", "auto_layout", "layers", "node_size"]

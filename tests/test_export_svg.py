@@ -11,7 +11,6 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 
 from flowbuilder.examples import support_line
-from flowbuilder.export import mimebundle
 from flowbuilder.export.svg import ACCENT, positions, to_svg
 from flowbuilder.flow import Flow
 from flowbuilder.layout import auto_layout, node_size
@@ -112,15 +111,6 @@ def test_long_labels_are_cut() -> None:
 
 def test_output_is_deterministic() -> None:
     assert to_svg(support_line()) == to_svg(Flow.from_json(support_line().to_json()))
-
-
-def test_mimebundle_for_jupyter() -> None:
-    flow = support_line()
-    bundle = flow._repr_mimebundle_()
-    assert bundle["text/plain"] == repr(flow)
-    assert bundle["image/svg+xml"] == to_svg(flow)
-    assert "image/svg+xml" not in mimebundle(flow, exclude={"image/svg+xml"})
-    assert set(mimebundle(flow, include={"text/plain"})) == {"text/plain"}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,9 +12,8 @@ Each format is one function from a Flow to text; :func:`export` picks one by nam
 
 from __future__ import annotations
 
-import importlib.util
 import os
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final
 
@@ -101,35 +100,6 @@ def load(path: str | os.PathLike[str], *, allow: str | Iterable[str] | None = No
     raise ExportError(f"{path}: give a saved flow (.json) or an exported module (.py)")
 
 
-def mimebundle(
-    flow: Flow,
-    include: Collection[str] | None = None,
-    exclude: Collection[str] | None = None,
-) -> dict[str, Any]:
-    """What Jupyter shows for a flow: an SVG diagram, and its repr as text; in a running
-    kernel with ipywidgets, also the builder (the widget view), which live frontends prefer.
-    """
-    bundle: dict[str, Any] = {"text/plain": repr(flow)}
-    if "image/svg+xml" not in (exclude or ()) and (include is None or "image/svg+xml" in include):
-        bundle["image/svg+xml"] = to_svg(flow)
-    if WIDGET_VIEW not in (exclude or ()) and (include is None or WIDGET_VIEW in include):
-        view = _widget_view(flow)
-        if view is not None:
-            bundle[WIDGET_VIEW] = view
-    return bundle
-
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def _widget_view(flow: Flow) -> dict[str, Any] | None:
-    if importlib.util.find_spec("ipywidgets") is None:  # static use: SVG and text only
-        return None
-    from flowbuilder.ui.display import widget_view
-
-    return widget_view(flow)
-
-
 __all__ = [
     "FORMATS",
     "SUFFIXES",
@@ -137,7 +107,6 @@ __all__ = [
     "export_python",
     "load",
     "load_module",
-    "mimebundle",
     "to_json",
     "to_mermaid",
     "to_python",

@@ -30,17 +30,7 @@ from xml.sax.saxutils import escape, quoteattr
 from flowbuilder.errors import UnknownNodeKindError
 from flowbuilder.export._text import escape_char, is_visible, truncate
 from flowbuilder.flow import Flow
-from flowbuilder.layout import (
-    HEADER_HEIGHT,
-    ID_HEIGHT,
-    LABEL_HEIGHT,
-    MARGIN,
-    NODE_WIDTH,
-    PORT_HEIGHT,
-    ROW_GAP,
-    auto_layout,
-    node_size,
-)
+from flowbuilder.layout import GEOMETRY, MARGIN, ROW_GAP, auto_layout, node_size
 from flowbuilder.nodes._base import get_kind
 
 ACCENT: Final = "#d62728"
@@ -48,6 +38,7 @@ UNKNOWN_COLOR: Final = "#888888"
 EDGE_COLOR: Final = "#6b6b6b"
 FONT: Final = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif"
 CHAR_PX: Final = 6.6  # average advance of a 12px sans-serif character, for cutting labels
+BAND: Final = 20.0  # the coloured band at the top of a node's head: icon and kind
 _COLOR: Final = re.compile(r"#[0-9A-Fa-f]{6}\Z|#[0-9A-Fa-f]{3}\Z")
 _XML_INVALID: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -147,8 +138,8 @@ def to_svg(
             target = flow.next(node_id, outcome)
             if target is None or target not in pos:
                 continue
-            x1, y1 = x + NODE_WIDTH, _port_y(y, i)
-            x2, y2 = pos[target][0], pos[target][1] + HEADER_HEIGHT / 2
+            x1, y1 = x + GEOMETRY.width, y + GEOMETRY.port_y(i)
+            x2, y2 = pos[target][0], pos[target][1] + GEOMETRY.in_port_y
             dx = max(50.0, abs(x2 - x1) / 2)
             hot = (node_id, target) in path_edges
             d = (
@@ -172,7 +163,7 @@ def to_svg(
 
     if flow.entry is not None and flow.entry in pos:
         ex, ey = pos[flow.entry]
-        cy = ey + HEADER_HEIGHT / 2
+        cy = ey + GEOMETRY.in_port_y
         out.append(
             f'<g class="fb-start"><circle cx="{ex - 34:.1f}" cy="{cy:.1f}" r="7" '
             f'fill="#333"/><path d="M{ex - 27:.1f},{cy:.1f} L{ex:.1f},{cy:.1f}" stroke="#333" '
@@ -191,10 +182,6 @@ def _marker(marker_id: str, color: str) -> str:
         'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
         f'<path d="M0,0 L10,5 L0,10 z" fill="{color}"/></marker>'
     )
-
-
-def _port_y(top: float, index: int) -> float:
-    return top + HEADER_HEIGHT + LABEL_HEIGHT + ID_HEIGHT + PORT_HEIGHT * (index + 0.5)
 
 
 def _node(
@@ -224,21 +211,21 @@ def _node(
         f"<title>{_xml(visible(tooltip, one_line=False))}</title>",
         f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" rx="6" '
         f'fill="#ffffff" stroke="{stroke}" stroke-width="{stroke_width}"/>',
-        f'<path d="M{x:.1f},{y + HEADER_HEIGHT:.1f} V{y + 6:.1f} Q{x:.1f},{y:.1f} {x + 6:.1f},'
+        f'<path d="M{x:.1f},{y + BAND:.1f} V{y + 6:.1f} Q{x:.1f},{y:.1f} {x + 6:.1f},'
         f"{y:.1f} H{x + width - 6:.1f} Q{x + width:.1f},{y:.1f} {x + width:.1f},{y + 6:.1f} "
-        f'V{y + HEADER_HEIGHT:.1f} Z" fill="{color}"/>',
+        f'V{y + BAND:.1f} Z" fill="{color}"/>',
         f'<text x="{x + 8:.1f}" y="{y + 15:.1f}" fill="{_ink(color)}" font-size="11">'
         f"{_xml(_fit(visible(header), width - 16))}</text>",
-        f'<text class="fb-label" x="{x + 8:.1f}" y="{y + HEADER_HEIGHT + 15:.1f}" '
+        f'<text class="fb-label" x="{x + 8:.1f}" y="{y + BAND + 15:.1f}" '
         f'font-weight="600" fill="#111111">{_xml(_fit(visible(label or node_id), width - 16))}'
         "</text>",
-        f'<text class="fb-id" x="{x + 8:.1f}" y="{y + HEADER_HEIGHT + LABEL_HEIGHT + 11:.1f}" '
+        f'<text class="fb-id" x="{x + 8:.1f}" y="{y + GEOMETRY.head - 5:.1f}" '
         f'fill="#666666" font-size="10">{_xml(_fit(visible(node_id), width - 16))}</text>',
-        f'<circle cx="{x:.1f}" cy="{y + HEADER_HEIGHT / 2:.1f}" r="4" fill="#ffffff" '
+        f'<circle cx="{x:.1f}" cy="{y + GEOMETRY.in_port_y:.1f}" r="4" fill="#ffffff" '
         f'stroke="#333333"/>',
     ]
     for i, outcome in enumerate(flow.outcomes(node_id)):
-        py = _port_y(y, i)
+        py = y + GEOMETRY.port_y(i)
         connected = flow.next(node_id, outcome) is not None
         parts.append(
             f'<g class="fb-port" data-outcome={_attr(outcome)}>'

@@ -34,6 +34,7 @@ ParamType = Literal[
     "digits",  # DTMF digits 0-9 * #
     "list",  # a JSON list (structure checked by the kind)
     "mapping",  # a JSON object (structure checked by the kind)
+    "value",  # a JSON value: text, a number, true/false or a list (an entry's field)
 ]
 
 _DIGITS = re.compile(r"[0-9*#]*\Z")
@@ -56,6 +57,13 @@ class Param:
     #: What the editor puts in a node it adds, where the default is not usable on its own
     #: (a menu needs options, a dial needs a number). None: the default is used.
     example: Any = None
+    #: The shape of a "list" or "mapping", for the editor's rows: a list of objects names the
+    #: fields of each entry (*fields*); a list of plain values, or a mapping's values, say what
+    #: one value is (*item*); a mapping's keys are described by *key*. The kind's own checks
+    #: still decide what is valid.
+    fields: tuple[Param, ...] = ()
+    item: Param | None = None
+    key: Param | None = None
 
     def check(self, value: Any) -> str | None:
         """Why *value* is refused for this parameter, or None when it is fine."""
@@ -100,6 +108,7 @@ class Param:
             "digits": (str,),
             "list": (list,),
             "mapping": (dict,),
+            "value": (str, int, float, bool, list),
         }
         types = expected[self.type]
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
@@ -134,6 +143,12 @@ class Param:
             out["template"] = True
         if self.example is not None:
             out["example"] = self.example
+        if self.fields:
+            out["fields"] = [f.to_json() for f in self.fields]
+        for key in ("item", "key"):
+            part = getattr(self, key)
+            if part is not None:
+                out[key] = part.to_json()
         return out
 
 

@@ -154,6 +154,23 @@ class Branch(NodeKind):
                 {"name": "weekend", "op": "weekday_in", "value": ["sat", "sun"]},
                 {"name": "open", "op": "time_between", "value": "09:00-17:30"},
             ],
+            fields=(
+                Param("name", "text", "", "The route's name (its outcome).", required=True),
+                Param(
+                    "subject",
+                    "text",
+                    "",
+                    "A variable, a call fact, time or weekday (empty for time_between and "
+                    "weekday_in).",
+                ),
+                Param("op", "choice", "equals", "How to compare.", choices=OPS),
+                Param(
+                    "value",
+                    "value",
+                    "",
+                    "Text, a number, 09:00-17:30, or a list: sat, sun.",
+                ),
+            ),
         ),
         Param(
             "timezone",

@@ -117,6 +117,12 @@ class Schedule:
         return CLOSED, CLOSED
 
 
+# The parts of the entries above, for the editor's rows.
+RANGE = Param("range", "text", "", "HH:MM-HH:MM")
+DATE = Param("date", "text", "", "2026-04-06, or 12-25 for every year", required=True)
+NAME = Param("name", "text", "", "What it is, e.g. Easter Monday.")
+
+
 @register
 class BusinessHours(NodeKind):
     name = "business_hours"
@@ -137,6 +143,8 @@ class BusinessHours(NodeKind):
             "past midnight. Days not listed are closed.",
             required=True,
             example={"mon-fri": ["09:00-12:30", "13:30-18:00"]},
+            key=Param("days", "text", "", "A day or a span of days: mon, mon-fri."),
+            item=Param("ranges", "list", [], "09:00-12:30, 13:30-18:00", item=RANGE),
         ),
         Param(
             "holidays",
@@ -144,6 +152,7 @@ class BusinessHours(NodeKind):
             [],
             "Days closed all day (outcome holiday): '2026-04-06', or {'date': '2026-04-06', "
             "'name': 'Easter Monday'}; '12-25' (no year) is every year.",
+            fields=(DATE, NAME),
         ),
         Param(
             "exceptions",
@@ -152,6 +161,11 @@ class BusinessHours(NodeKind):
             "Dates with their own hours instead of the weekly ones: {'date': '2026-12-24', "
             "'hours': ['09:00-20:00'], 'name': 'Christmas Eve'}; 'hours': [] closes the day; "
             "a date without a year recurs every year.",
+            fields=(
+                DATE,
+                Param("hours", "list", [], "Its hours; empty: closed that day.", item=RANGE),
+                NAME,
+            ),
         ),
         Param(
             "timezone",

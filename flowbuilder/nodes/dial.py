@@ -52,6 +52,25 @@ class Dial(CommandKind):
             required=True,
             template=True,
             example=[{"number": "+33123456789", "timeout": DEFAULT_TARGET_TIMEOUT_S}],
+            fields=(
+                Param(
+                    "number",
+                    "text",
+                    "",
+                    "+E164 number, or a {variable}.",
+                    required=True,
+                    template=True,
+                ),
+                Param(
+                    "timeout",
+                    "int",
+                    DEFAULT_TARGET_TIMEOUT_S,
+                    "Ring time.",
+                    min=LOW_S,
+                    max=HIGH_S,
+                    unit="s",
+                ),
+            ),
         ),
         Param(
             "cli",

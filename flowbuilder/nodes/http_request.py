@@ -130,6 +130,8 @@ class HttpRequestKind(NodeKind):
             {},
             "Request headers: {'Authorization': 'Bearer {token}'}; values accept {variables}.",
             template=True,
+            key=Param("header", "text", "", "Header name, e.g. Authorization."),
+            item=Param("value", "text", "", "Value; {variables} allowed.", template=True),
         ),
         Param(
             "body",
@@ -164,6 +166,8 @@ class HttpRequestKind(NodeKind):
             {},
             "Variables to set from the JSON answer: {'customer': 'data.customer.name', "
             "'first_order': 'orders.0.id'}.",
+            key=Param("variable", "variable", "", "Variable to set."),
+            item=Param("path", "text", "", "Where in the answer, e.g. data.customer.name."),
         ),
     )
     static_outcomes = ("success", "failed", "timeout")

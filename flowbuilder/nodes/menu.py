@@ -73,6 +73,20 @@ class Menu(NodeKind):
             "by its digits.",
             required=True,
             example=[{"outcome": "sales", "digits": "1"}, {"outcome": "support", "digits": "2"}],
+            fields=(
+                Param(
+                    "outcome", "text", "", "The route's name; empty: named by its digits.", max=32
+                ),
+                Param("digits", "digits", "", "Exactly these digits, e.g. 1."),
+                Param(
+                    "one_of",
+                    "list",
+                    [],
+                    "Any of these, e.g. 7, 8.",
+                    item=Param("digits", "digits", "", "Digits."),
+                ),
+                Param("regex", "text", "", "Digits matching a regular expression, e.g. ^9\\d{3}$."),
+            ),
         ),
         Param.of(READ.key("max_digits"), "int", 1, "Most digits read per try."),
         Param.of(READ.key("timeout_ms"), "int", 5000, "Silence before a try times out."),

@@ -74,6 +74,7 @@ class Python(NodeKind):
             ["next"],
             "Outcome names the function may return (error and timeout are always there).",
             required=True,
+            item=Param("outcome", "text", "", "An outcome name."),
         ),
         Param(
             "sets",
@@ -81,6 +82,7 @@ class Python(NodeKind):
             [],
             "Variables the function sets, e.g. ['customer_name'] (so later nodes may read them "
             "without a warning).",
+            item=Param("variable", "variable", "", "A variable name."),
         ),
         Param(
             "timeout_ms",

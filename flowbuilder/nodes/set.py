@@ -35,6 +35,14 @@ class Set(NodeKind):
             required=True,
             template=True,
             example={"greeting": "Hello {caller}"},
+            key=Param("variable", "variable", "", "Variable to set."),
+            item=Param(
+                "value",
+                "value",
+                "",
+                "Text with {variables}, a number or true/false.",
+                template=True,
+            ),
         ),
     )
     waits_on_caller = False

@@ -1,10 +1,20 @@
 """The builder: design call flows visually in Jupyter (canvas, palette, inspector, problems,
 undo/redo, live calls) and the panels that connect a flow to CALLR or the sandbox.
 
-Everything here needs ipywidgets and anywidget; the rest of flowbuilder does not import it.
+Everything here but :mod:`flowbuilder.ui.display` needs ipywidgets and anywidget, imported on
+first use; the rest of flowbuilder does not import them.
 """
 
-from flowbuilder.ui.builder import Builder
-from flowbuilder.ui.canvas import FlowCanvas
+from typing import TYPE_CHECKING
+
+from flowbuilder._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from flowbuilder.ui.builder import Builder
+    from flowbuilder.ui.canvas import FlowCanvas
+
+__getattr__, __dir__ = lazy_attributes(
+    __name__, {"Builder": "flowbuilder.ui.builder", "FlowCanvas": "flowbuilder.ui.canvas"}
+)
 
 __all__ = ["Builder", "FlowCanvas"]

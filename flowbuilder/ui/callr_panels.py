@@ -19,6 +19,7 @@ secret never stays in widget state, so it is never saved in the notebook, echoed
 
 from __future__ import annotations
 
+import asyncio
 import html
 import threading
 import weakref
@@ -122,15 +123,19 @@ def create_app(
     return conn.client.apps.create(name, url=url, login=login, password=password)
 
 
-_followed: weakref.WeakKeyDictionary[Sandbox, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
+_followed: weakref.WeakKeyDictionary[Sandbox, dict[int, Any]] = weakref.WeakKeyDictionary()
 
 
 def _follow_once(sandbox: Sandbox, server: Any) -> None:
-    """Let *sandbox* learn each call's node path from *server*, once per pair."""
-    servers = _followed.setdefault(sandbox, weakref.WeakSet())
-    if server not in servers:
-        servers.add(server)
-        sandbox.follow(server)
+    """Let *sandbox* learn each call's node path from *server*, once per pair. Serving the flow
+    again (a re-run cell) makes a new handle on the same event log: following it again would
+    write every path twice, so the pair is keyed by the event log."""
+    log = getattr(server, "events", server)
+    following = _followed.setdefault(sandbox, {})
+    if id(log) in following and following[id(log)]() is log:
+        return
+    sandbox.follow(server)
+    following[id(log)] = weakref.ref(log)
 
 
 def available_dids(conn: Connection) -> list[Did]:
@@ -216,9 +221,12 @@ class _Panel(widgets.VBox):  # type: ignore[misc]
         try:
             self.status.value = self._done(self.act())
         except (FlowbuilderError, ValueError, LookupError, RuntimeError, TimeoutError) as exc:
-            self.status.value = f'<span style="color:#c62828">⚠ {html.escape(str(exc))}</span>'
+            self.fail(_explain(exc, self))
         finally:
             self.button.disabled = False
+
+    def fail(self, text: str) -> None:
+        self.status.value = f'<span style="color:#c62828">⚠ {html.escape(text)}</span>'
 
     def act(self) -> Any:
         raise NotImplementedError
@@ -229,6 +237,25 @@ class _Panel(widgets.VBox):  # type: ignore[misc]
     def click(self) -> None:
         """Press the button, as a user would."""
         self.button.click()
+
+
+def _explain(exc: BaseException, panel: Any) -> str:
+    """An error as the user should read it: what went away, and which cells to run again."""
+    conn = getattr(panel, "connection", None) or getattr(panel, "_connection", None)
+    conn = conn.connection if isinstance(conn, ConnectPanel) else conn
+    sandbox = getattr(conn, "sandbox", None)
+    if sandbox is not None and not sandbox.running:
+        return (
+            "The sandbox this panel used was stopped (by conn.sandbox.stop() or a later cell). "
+            "Run the cells again from `conn = connect()` (or press Connect in the connection "
+            "panel) down to this one."
+        )
+    if "client has been closed" in str(exc):
+        return (
+            "The connection this panel used was closed (conn.close() or a later cell). Run the "
+            "cells again from `conn = connect()` (or press Connect) down to this one."
+        )
+    return str(exc)
 
 
 def _resolve(value: Any, attr: str, step: str) -> Any:
@@ -265,7 +292,12 @@ class ConnectPanel(_Panel):
         )
         self.target.observe(self._toggle, names="value")
         self.connection: Connection | None = None
+        self._on_connect: list[Callable[[Connection], None]] = []
         super().__init__("CALLR connection", [self.target, self.account], "Connect", "plug")
+
+    def on_connect(self, callback: Callable[[Connection], None]) -> None:
+        """Call *callback(connection)* after each successful Connect (other panels refresh)."""
+        self._on_connect.append(callback)
 
     def _toggle(self, change: Mapping[str, Any]) -> None:
         self.account.layout.display = None if change["new"] == "callr" else "none"
@@ -285,7 +317,17 @@ class ConnectPanel(_Panel):
             url=self._url,
             sandbox=self._sandbox,
         )
+        for callback in list(self._on_connect):
+            callback(self.connection)
         return self.connection
+
+    def _done(self, result: Connection) -> str:
+        free = len(available_dids(result))
+        where = "the local sandbox" if result.sandbox is not None else "your CALLR account"
+        return (
+            f"✔ Connected to {where} at <code>{html.escape(str(result.client.url))}</code> · "
+            f"{free} free number{'s' if free != 1 else ''}"
+        )
 
 
 class AppPanel(_Panel):
@@ -314,7 +356,8 @@ class AppPanel(_Panel):
 
 
 class DidPanel(_Panel):
-    """Pick a free DID and route it to the app; ``.did``."""
+    """Pick a DID and route it to the app; ``.did``. The list holds the free numbers and those
+    the app already has (marked), and refreshes when the connection panel connects."""
 
     def __init__(self, connection: Connection | ConnectPanel, app: App | AppPanel) -> None:
         self._connection, self._app = connection, app
@@ -325,19 +368,32 @@ class DidPanel(_Panel):
         super().__init__(
             "Phone number (DID)", [widgets.HBox([self.choice, refresh])], "Assign", "phone"
         )
+        if isinstance(connection, ConnectPanel):
+            connection.on_connect(lambda _conn: self.refresh())
         self.refresh()
 
+    def _app_hash(self) -> str | None:
+        app = self._app.app if isinstance(self._app, AppPanel) else self._app
+        return app.hash if isinstance(app, App) else None
+
     def refresh(self) -> None:
-        """List the DIDs no app uses (nothing yet when not connected)."""
+        """List the free DIDs and the app's own (nothing yet when not connected)."""
         try:
             conn = _resolve(self._connection, "connection", "connect")
         except RuntimeError:
             self.choice.options = []
             return
-        self.choice.options = [
-            (f"{d.intl_number} ({d.country_code} {d.type.lower()})", d.hash)
-            for d in available_dids(conn)
-        ]
+        mine = self._app_hash()
+        options = []
+        for d in conn.client.apps.get_dids(False):
+            if d.app is None:
+                options.append((f"{d.intl_number} ({d.country_code} {d.type.lower()})", d.hash))
+            elif mine is not None and d.app == mine:
+                options.append((f"{d.intl_number} · assigned to this app", d.hash))
+        keep = self.did.hash if self.did is not None else self.choice.value
+        self.choice.options = options
+        if keep in [v for _label, v in options]:
+            self.choice.value = keep
 
     def act(self) -> Did:
         conn = _resolve(self._connection, "connection", "connect")
@@ -400,6 +456,7 @@ class CallPanel(_Panel):
         self.transcript = widgets.HTML()
         self.transcript.add_class("fb-transcript")
         self.last: Transcript | str | None = None
+        self.pending: asyncio.Task[None] | None = None
         super().__init__(
             "Test call",
             [self.number, self.ring_timeout, self.cli, self.sandbox_only],
@@ -409,29 +466,66 @@ class CallPanel(_Panel):
         )
 
     def act(self) -> Transcript | str:
+        """Place the call. On the sandbox inside a kernel, the call runs on while the kernel
+        stays free (so the canvas lights its path step by step on a real clock); its
+        transcript shows here when it ends. Outside a kernel (a script), it waits."""
         conn = _resolve(self._connection, "connection", "connect")
         app = _resolve(self._app, "app", "create the app")
-        script = script_from(self.presses.value, self.answer.value) if conn.sandbox else None
+        number = self.number.value.strip()
         self.transcript.value = ""
-        result = place_call(
-            conn,
-            app,
-            self.number.value.strip(),
-            ring_timeout=self.ring_timeout.value,
-            cli=self.cli.value.strip() or CLI_BLOCKED,
-            script=script,
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if conn.sandbox is None or loop is None:
+            script = script_from(self.presses.value, self.answer.value) if conn.sandbox else None
+            result = place_call(
+                conn,
+                app,
+                number,
+                ring_timeout=self.ring_timeout.value,
+                cli=self.cli.value.strip() or CLI_BLOCKED,
+                script=script,
+            )
+            self._finished(result)
+            return result
+        conn.sandbox.set_callee(number, script_from(self.presses.value, self.answer.value))
+        request_hash = conn.client.calls.realtime(
+            app, number, timeout=self.ring_timeout.value, cli=self.cli.value.strip() or CLI_BLOCKED
         )
+        call = conn.sandbox.call(request_hash)
+        self.pending = loop.create_task(self._wait(call))
+        return str(request_hash)
+
+    async def _wait(self, call: Any) -> None:
+        try:
+            transcript = await asyncio.wait_for(call, CALL_TIMEOUT_S)
+        except (TimeoutError, RuntimeError) as exc:
+            self.fail(f"the call did not end: {exc or 'timed out'}")
+            return
+        self.status.value = self._done(transcript)
+        self._finished(transcript)
+
+    def _finished(self, result: Transcript | str) -> None:
         self.last = result
         if isinstance(result, Transcript):
             self.transcript.value = f"<pre>{html.escape(str(result))}</pre>"
             if self._builder is not None:
-                self._builder.show_call(result)
+                if getattr(self._builder.canvas, "comm", None) is None:
+                    self.fail(
+                        "The builder this panel lights up was closed (its cell ran again): run "
+                        "this panel's cell again to follow the new one."
+                    )
+                else:
+                    self._builder.show_call(result)
         if self._on_call is not None:
             self._on_call(result)
-        return result
 
     def _done(self, result: Transcript | str) -> str:
         if isinstance(result, Transcript):
             path = " → ".join(result.path) or "(no node)"
             return f"✔ call {html.escape(result.status)}: {html.escape(path)}"
-        return f"✔ ringing; request hash <code>{html.escape(result)}</code>"
+        return (
+            f"☎ ringing (request <code>{html.escape(result)}</code>); the canvas follows the "
+            "call, its transcript shows here when it ends"
+        )

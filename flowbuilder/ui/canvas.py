@@ -5,9 +5,13 @@ the page sends user actions as custom messages (``{"action": "move", "node": ...
 "y": ...}``) and whoever listens with :meth:`FlowCanvas.on_action` applies them, usually the
 :class:`~flowbuilder.ui.builder.Builder`.
 
-Actions the page sends: ``select`` (``node`` or ``edge`` [source, outcome], or neither to
-clear), ``move`` (node, x, y), ``connect`` (source, outcome, target), ``disconnect`` (source,
-outcome), ``delete`` (node), ``add`` (kind, x, y), ``undo``, ``redo``.
+The page writes the ``selection`` trait itself (``{"nodes": [...], "notes": [...], "edge":
+[source, outcome]}``) and sends these actions: ``move`` (``nodes``/``notes``: id -> [x, y]),
+``connect`` (source, outcome, target), ``disconnect`` (source, outcome), ``delete`` (nodes,
+notes), ``add`` (kind; x, y or ``near`` [x, y]; ``connect`` [source, outcome] for a wire
+dropped on empty canvas), ``paste`` (fragment, x, y), ``duplicate`` (nodes), ``label`` (node,
+label), ``set_entry`` (node), ``note_add`` (x, y, text), ``note_edit`` (note, text),
+``layout``, ``save``, ``undo``, ``redo``, and ``hello`` (is the kernel there?).
 """
 
 from __future__ import annotations
@@ -19,8 +23,30 @@ from typing import Any
 import anywidget
 import traitlets
 
+from flowbuilder.layout import GEOMETRY
+
 HERE = Path(__file__).parent
-ACTIONS = frozenset({"select", "move", "connect", "disconnect", "delete", "add", "undo", "redo"})
+ACTIONS = frozenset(
+    {
+        "select",
+        "move",
+        "connect",
+        "disconnect",
+        "delete",
+        "add",
+        "undo",
+        "redo",
+        "paste",
+        "duplicate",
+        "label",
+        "set_entry",
+        "note_add",
+        "note_edit",
+        "layout",
+        "save",
+        "hello",
+    }
+)
 
 ActionHandler = Callable[[dict[str, Any]], None]
 
@@ -33,12 +59,16 @@ class FlowCanvas(anywidget.AnyWidget):
 
     nodes: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     edges: traitlets.List[list[str]] = traitlets.List().tag(sync=True)
+    notes: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     entry = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     issues = traitlets.Dict().tag(sync=True)
     selection = traitlets.Dict().tag(sync=True)
     highlight = traitlets.Dict().tag(sync=True)
     kinds: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     height = traitlets.Int(560).tag(sync=True)
+    #: A node's box (``flowbuilder.layout.GEOMETRY``): the canvas draws by the same numbers as
+    #: auto-layout and the SVG export.
+    geometry = traitlets.Dict(GEOMETRY.to_json()).tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

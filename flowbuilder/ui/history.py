@@ -37,8 +37,9 @@ class History:
 
     def _snapshot(self) -> str:
         # as JSON text: compact, immutable (to_dict() shares lists with the live graph), and
-        # compared in one go
-        return json.dumps(self._flow.to_dict(), sort_keys=True, ensure_ascii=False)
+        # compared in one go. Keys keep their order (to_dict's is stable), so an undone menu
+        # option comes back with its keys as the user wrote them.
+        return json.dumps(self._flow.to_dict(), ensure_ascii=False)
 
     @property
     def can_undo(self) -> bool:
@@ -47,6 +48,11 @@ class History:
     @property
     def can_redo(self) -> bool:
         return bool(self._redo)
+
+    @property
+    def undo_steps(self) -> int:
+        """How many steps can be undone."""
+        return len(self._undo)
 
     def record(self) -> bool:
         """Make the flow's present state an undo step if it changed; True when it did."""

@@ -3,27 +3,33 @@
 The server calls its subscribers from **its own thread**; widgets belong to the kernel's thread.
 :class:`Watch` only queues each event there and asks the kernel's event loop (captured when
 watching starts) to apply the queue; everything that touches widgets runs on that loop.
+
+The call log shows one row per call (newest first, like a flow editor's list of executions),
+and each call opens into its steps in order: the node that sent each command, the command, what
+came of it, and the nodes the call passed through to get there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import queue
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
-import ipywidgets as widgets
+import anywidget
+import traitlets
 
 from flowbuilder.callr import wire
 
-MAX_ROWS = 200
 MAX_CALLS = 100
+MAX_STEPS = 300
+HERE = Path(__file__).parent
 
 
 class EventLike(Protocol):
@@ -43,8 +49,32 @@ class EventLike(Protocol):
 
 
 @dataclass
+class Step:
+    """One command of a call: the node that sent it, and what came of it."""
+
+    time: float
+    node: str | None
+    sent: str | None
+    passed: list[str]
+    ms: float
+    result: str = ""
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time": _clock(self.time),
+            "node": self.node or "",
+            "sent": self.sent or "",
+            "result": self.result,
+            "passed": list(self.passed),
+            "ms": round(self.ms, 1),
+            "error": self.error,
+        }
+
+
+@dataclass
 class CallState:
-    """What the notebook knows of one call: where it is, where it went."""
+    """What the notebook knows of one call: where it is, where it went, its steps."""
 
     callid: int
     caller: str = ""
@@ -52,56 +82,88 @@ class CallState:
     path: list[str] = field(default_factory=list)
     ended: bool = False
     last: float = 0.0
+    first: float = 0.0
+    status: str = ""
+    steps: list[Step] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "callid": str(self.callid),  # JavaScript numbers hold 53 bits
+            "caller": self.caller,
+            "started": _clock(self.first),
+            "status": "ended" if self.ended else "live",
+            "call_status": self.status,
+            "node": self.node or "",
+            "path": list(self.path),
+            "steps": [s.to_json() for s in self.steps],
+        }
 
 
 ShowLive = Callable[[Sequence[str], Iterable[str]], None]
 
 
-class CallLog(widgets.VBox):  # type: ignore[misc]
-    """Table of the latest server events: time, call, caller, node, command, result."""
+class CallLog(anywidget.AnyWidget):
+    """The calls a watched server answered: one row per call, its steps when opened.
 
-    def __init__(self, max_rows: int = MAX_ROWS) -> None:
-        self.title = widgets.HTML("<b>Live calls</b>")
-        self.table = widgets.HTML(layout=widgets.Layout(max_height="240px", overflow="auto"))
-        super().__init__([self.title, self.table], layout=widgets.Layout(display="none"))
+    Clicking *Show path* on a call calls *on_show(callid)* (the builder lights that path).
+    """
+
+    _esm = HERE / "calllog.js"
+    _css = HERE / "calllog.css"
+    calls_data: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    summary = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, on_show: Callable[[int], None] | None = None) -> None:
+        super().__init__(layout={"display": "none"})
         self.add_class("fb-calllog")
-        self.rows: deque[dict[str, str]] = deque(maxlen=max_rows)
         self.calls: OrderedDict[int, CallState] = OrderedDict()
+        self._on_show = on_show
+        self.on_msg(self._receive)
         self._render()
 
+    def _receive(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
+        if isinstance(content, dict) and content.get("action") == "show" and self._on_show:
+            with contextlib.suppress(TypeError, ValueError):
+                self._on_show(int(content["callid"]))
+
     def add(self, event: EventLike) -> CallState | None:
-        """Take one event into the log and the call it belongs to."""
+        """Take one event into the call it belongs to."""
+        if event.callid is None:
+            return None
         caller = str(getattr(event, "caller", "") or "")
-        call = None
-        if event.callid is not None:
-            call = self.calls.pop(event.callid, None) or CallState(event.callid)
-            self.calls[event.callid] = call  # most recent last
-            while len(self.calls) > MAX_CALLS:
-                self.calls.popitem(last=False)
-            call.caller = caller or call.caller
-            call.path.extend(event.path)
-            call.node = event.node
-            call.last = event.time
-            call.ended = event.call_status in wire.ENDED_STATUSES or (
-                event.node is None and not event.answered
+        call = self.calls.pop(event.callid, None) or CallState(event.callid, first=event.time)
+        self.calls[event.callid] = call  # most recent last
+        while len(self.calls) > MAX_CALLS:
+            self.calls.popitem(last=False)
+        call.caller = caller or call.caller
+        call.path.extend(event.path)
+        call.last = event.time
+        call.status = event.call_status or call.status
+        if call.steps:  # this callback reports how the previous command went
+            before = call.steps[-1]
+            before.result = (
+                f"error: {event.command_error}" if event.command_error else event.command_result
             )
-            if call.ended:
-                call.node = None
-        result = f"error: {event.command_error}" if event.command_error else event.command_result
-        self.rows.append(
-            {
-                "time": time.strftime("%H:%M:%S", time.localtime(event.time)),
-                "call": "" if event.callid is None else str(event.callid),
-                "caller": caller,
-                "status": event.call_status or "",
-                "node": event.node or ("(ended)" if call and call.ended else ""),
-                "command": event.command or "(first)",
-                "result": result,
-                "answered": event.answered or "",
-                "ms": f"{event.latency_ms:.1f}",
-                "error": event.error or "",
-            }
+            if event.call_status in wire.ENDED_STATUSES and not before.result:
+                before.result = event.call_status.lower()
+        if event.answered or event.error or not call.steps:
+            call.steps.append(
+                Step(
+                    time=event.time,
+                    node=event.node,
+                    sent=event.answered,
+                    passed=list(event.path),
+                    ms=event.latency_ms,
+                    error=event.error or "",
+                )
+            )
+            del call.steps[:-MAX_STEPS]
+        call.node = event.node
+        call.ended = event.call_status in wire.ENDED_STATUSES or (
+            event.node is None and not event.answered
         )
+        if call.ended:
+            call.node = None
         return call
 
     def active(self) -> list[str]:
@@ -113,22 +175,9 @@ class CallLog(widgets.VBox):  # type: ignore[misc]
         return list(next(reversed(self.calls.values())).path) if self.calls else []
 
     def _render(self) -> None:
-        heads: tuple[str, ...] = ("time", "call", "caller", "status", "node", "command")
-        heads += ("result", "answered", "ms")
-        if not any(row["caller"] for row in self.rows):  # the server's events may not say
-            heads = tuple(h for h in heads if h != "caller")
-        head = "".join(f"<th>{h}</th>" for h in heads)
-        body = []
-        for row in reversed(self.rows):
-            cells = "".join(f"<td>{html.escape(row[h])}</td>" for h in heads)
-            if row["error"]:
-                cells += f'<td style="color:#c62828">{html.escape(row["error"])}</td>'
-            body.append(f"<tr>{cells}</tr>")
-        if not body:
-            body.append(f'<tr><td colspan="{len(heads)}">No calls yet.</td></tr>')
-        self.table.value = f"<table><tr>{head}</tr>{''.join(body)}</table>"
-        live = len(self.active())
-        self.title.value = f"<b>Live calls</b> · {live} in progress · {len(self.calls)} seen"
+        live = len([c for c in self.calls.values() if not c.ended])
+        self.summary = f"Live calls · {live} in progress · {len(self.calls)} seen"
+        self.calls_data = [c.to_json() for c in reversed(self.calls.values())]
 
 
 class Watch:
@@ -198,4 +247,8 @@ class Watch:
 def _past_events(server: Any) -> list[EventLike]:
     events = getattr(server, "events", None)
     snapshot = getattr(events, "snapshot", None)
-    return list(snapshot()[-MAX_ROWS:]) if callable(snapshot) else []
+    return list(snapshot()[-MAX_CALLS * 20 :]) if callable(snapshot) else []
+
+
+def _clock(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t)) if t else ""

@@ -21,6 +21,7 @@ from typing import Any
 from flowbuilder.errors import UnknownNodeKindError
 from flowbuilder.facts import FACTS
 from flowbuilder.flow import Flow
+from flowbuilder.layout import GEOMETRY
 from flowbuilder.nodes import REGISTRY, NodeKind, get_kind, kinds
 from flowbuilder.validate import Issue
 
@@ -48,6 +49,7 @@ def node_view(flow: Flow, node_id: str, pos: Point) -> dict[str, Any]:
         "y": round(pos[1], 1),
         "outcomes": list(flow.outcomes(node_id)),
         "summary": summary(kind, data["params"]),
+        "params": data["params"],  # copied as JSON by the sync; the page's copy/paste needs them
     }
 
 
@@ -84,6 +86,7 @@ def canvas_state(
         "edges": edges,
         "entry": flow.entry,
         "issues": issues_by_node(issues),
+        "notes": [dict(n) for n in flow.graph.graph.get("notes") or []],
     }
 
 
@@ -101,8 +104,14 @@ def issues_by_node(issues: Iterable[Issue]) -> dict[str, dict[str, Any]]:
     return out
 
 
+# The palette's order: what most flows are made of first (prompts, then what callers press),
+# the rarer call-control commands last; categories not listed follow, by name.
+CATEGORY_ORDER = ("Say & hear", "Caller input", "Connect", "Logic", "Integrations", "Call control")
+
+
 def palette_entries() -> list[dict[str, Any]]:
-    """Every registered kind, grouped by category then title, as the palette lists them."""
+    """Every registered kind, grouped by category (most used first) then title, as the palette
+    lists them."""
     entries = [
         {
             "name": k.name,
@@ -114,7 +123,13 @@ def palette_entries() -> list[dict[str, Any]]:
         }
         for k in kinds()
     ]
-    return sorted(entries, key=lambda e: (e["category"], e["title"]))
+
+    def order(entry: dict[str, Any]) -> tuple[int, str, str]:
+        category = entry["category"]
+        rank = CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER)
+        return (rank, category, entry["title"])
+
+    return sorted(entries, key=order)
 
 
 def new_node_id(flow: Flow, kind: str) -> str:
@@ -154,3 +169,65 @@ def place_new(
     while any(abs(px - x) < gap[0] * 0.8 and abs(py - y) < gap[1] * 0.8 for px, py in taken):
         y += gap[1]
     return (x, y)
+
+
+def free_spot(
+    flow: Flow,
+    known: Mapping[str, Point],
+    near: Point,
+    *,
+    group: Sequence[tuple[float, float, float, float]] = (),
+    step: Point = (40.0, 40.0),
+    margin: float = 24.0,
+) -> Point:
+    """The free place closest to *near* for a new node (or for *group*: boxes (x, y, width,
+    height) relative to the point returned): one where nothing overlaps a node in *known*
+    with *margin* around it. Searched on a grid, in rings growing outwards.
+
+    >>> from flowbuilder.flow import Flow
+    >>> flow = Flow("f").add("a", "hangup", pos=(0, 0))
+    >>> free_spot(flow, flow.positions(), (0, 0))
+    (0.0, 80.0)
+    """
+    width = GEOMETRY.width
+    taken = [
+        (x, y, x + width, y + GEOMETRY.height(len(_outcomes(flow, n))))
+        for n, (x, y) in known.items()
+    ]
+    shapes = list(group) or [(0.0, 0.0, width, GEOMETRY.height(2))]
+
+    def free(x: float, y: float) -> bool:
+        return all(
+            x + dx + w + margin <= x0
+            or x + dx >= x1 + margin
+            or y + dy + h + margin <= y0
+            or y + dy >= y1 + margin
+            for dx, dy, w, h in shapes
+            for x0, y0, x1, y1 in taken
+        )
+
+    x0, y0 = float(near[0]), float(near[1])
+    for ring in range(0, 80):
+        candidates = [
+            (x0 + dx * step[0], y0 + dy * step[1])
+            for dx in range(-ring, ring + 1)
+            for dy in range(-ring, ring + 1)
+            if max(abs(dx), abs(dy)) == ring
+        ]
+        # nearest first; below and right of *near* win ties (reading order)
+        candidates.sort(key=lambda p: ((p[0] - x0) ** 2 + (p[1] - y0) ** 2, p[1] < y0, p[0] < x0))
+        for x, y in candidates:
+            if free(x, y):
+                return (x, y)
+    return (x0, y0)
+
+
+def _outcomes(flow: Flow, node_id: str) -> tuple[str, ...]:
+    return flow.outcomes(node_id) if node_id in flow else ()
+
+
+def spot_after(flow: Flow, known: Mapping[str, Point], node_id: str) -> Point:
+    """Where a node added while *node_id* is selected goes: right of it, else the nearest free
+    place to that."""
+    x, y = known[node_id]
+    return free_spot(flow, known, (x + GEOMETRY.width + 80.0, y))

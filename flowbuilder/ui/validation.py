@@ -1,4 +1,9 @@
-"""The validation panel: every error and warning of the flow; clicking one selects its node."""
+"""The problems panel: every error and warning ``validate()`` returns, errors first.
+
+Each problem is one row, as tall as its text (never squashed), in a list that scrolls; clicking
+a row selects its node. A problem inside a subflow (``faq/ask``) selects the subflow node that
+runs it; a problem of the flow as a whole (no node) opens the flow's settings.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,20 @@ import ipywidgets as widgets
 
 from flowbuilder.validate import Issue
 
-MAX_SHOWN = 100
+MAX_SHOWN = 200
 
 
 class ValidationPanel(widgets.VBox):  # type: ignore[misc]
-    """Lists ``validate(flow)``'s issues, errors first, one button each."""
+    """Lists ``validate(flow)``'s issues, errors first, one row (a button) each.
 
-    def __init__(self, on_select: Callable[[str], None]) -> None:
+    *on_select* gets the issue's node id (``sub/node`` for one inside a subflow) or None for a
+    problem of the whole flow.
+    """
+
+    def __init__(self, on_select: Callable[[Issue], None]) -> None:
         self.summary = widgets.HTML()
-        self.list = widgets.VBox(layout=widgets.Layout(max_height="220px", overflow="auto"))
+        self.list = widgets.VBox()
+        self.list.add_class("fb-issue-list")
         super().__init__([self.summary, self.list])
         self.add_class("fb-validation")
         self._on_select = on_select
@@ -26,7 +36,7 @@ class ValidationPanel(widgets.VBox):  # type: ignore[misc]
 
     def show(self, issues: Sequence[Issue]) -> None:
         """Replace the list with *issues* (skipped when nothing changed)."""
-        issues = list(issues)
+        issues = sorted(issues, key=lambda i: i.severity != "error")  # stable: errors first
         if issues == self.issues and self.summary.value:
             return
         self.issues = issues
@@ -46,18 +56,17 @@ class ValidationPanel(widgets.VBox):  # type: ignore[misc]
         self.list.children = [*self.buttons, *tail]
 
     def _button(self, issue: Issue) -> Any:
+        where = issue.node_id or "the flow"
         button = widgets.Button(
             description=str(issue),
-            tooltip=str(issue),
+            tooltip=f"{issue.severity} in {where}: {issue.message}",
             button_style="danger" if issue.severity == "error" else "warning",
             icon="times-circle" if issue.severity == "error" else "exclamation-triangle",
             layout=widgets.Layout(width="100%", height="auto"),
         )
         button.add_class("fb-issue")
         button.issue = issue
-        if issue.node_id is not None:
-            node_id = issue.node_id
-            button.on_click(lambda _b: self._on_select(node_id))
+        button.on_click(lambda _b: self._on_select(issue))
         return button
 
     def click(self, index: int) -> None:

@@ -1,30 +1,38 @@
 """The builder in a real JupyterLab, driven by headless Chromium (Playwright's sync API).
 
-One notebook, generated here, holds the support-line builder, a cell that prints what Python
-sees, the CALLR-side panels against the sandbox, and a 200-node flow for timing. The test works
-the page as a user would (palette click, drags with the mouse, keyboard, form edits, buttons)
-and checks the kernel's ``Flow`` after each step by re-running the printing cell.
-Screenshots go to ``$NB_ARTIFACTS`` (default ``test-artifacts/``).
+One notebook holds the support-line builder, a cell that prints what Python sees, the
+CALLR-side panels against the sandbox, and a 200-node flow. The test works the page as a user
+would (palette, drags with the mouse, keyboard, context menu, form edits, buttons) and checks
+the kernel's ``Flow`` after each step by re-running the printing cell. Screenshots go to
+``$NB_ARTIFACTS`` (default ``test-artifacts/``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
 from flowbuilder.examples import support_line
 from flowbuilder.simulate import simulate
+from tests.ui.lab import (
+    SHOW,
+    TIMEOUT_MS,
+    boxes_overlap,
+    center,
+    drag,
+    node_ids,
+    open_notebook,
+    python_sees,
+    run_all,
+    stats,
+    write_notebook,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-TIMEOUT_MS = 60_000
 
 SETUP = """\
 import json, time
@@ -36,14 +44,21 @@ flow = support_line()
 builder = fb.Builder(flow)
 builder"""
 
-SHOW = """\
-runs = globals().get("runs", 0) + 1
-print(f"PYTHON {runs} " + json.dumps({
-    "nodes": sorted(flow),
-    "play_1": flow.params("play_1") if "play_1" in flow else None,
-    "play_1_next": flow.next("play_1", "next") if "play_1" in flow else None,
-    "play_1_pos": flow.positions().get("play_1"),
-}))"""
+LOOK = (
+    """\
+def look():
+    return {
+        "nodes": sorted(flow),
+        "play_1": flow.params("play_1") if "play_1" in flow else None,
+        "play_1_next": flow.next("play_1", "next") if "play_1" in flow else None,
+        "positions": {n: list(p) for n, p in flow.positions().items()},
+        "labels": {n: flow.label(n) for n in flow},
+        "notes": flow.notes,
+        "edges": sorted(f"{u}>{k}>{v}" for u, v, k in flow.graph.edges(keys=True)),
+    }
+"""
+    + SHOW
+)
 
 CALLR = """\
 server = fb.serve(flow, name="browser-test")
@@ -76,68 +91,22 @@ print(f"BIG {len(big)} nodes, Builder() in Python {1000 * (time.perf_counter() -
 big_builder"""
 
 
-def write_notebook(path: Path) -> None:
-    nb = new_notebook(cells=[new_code_cell(c) for c in (SETUP, SHOW, CALLR, BIG)])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, str(path))
+def node(canvas: Any, node_id: str, part: str = ".fb-node-label") -> Any:
+    return canvas.locator(f".fb-node[data-node='{node_id}'] {part}")
 
 
-def open_and_run_all(page: Any, lab: Any, name: str) -> None:
-    """Open the notebook, wait for a connected idle kernel, then Run > Run All Cells."""
-    from playwright.sync_api import expect
-
-    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}")
-    expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=TIMEOUT_MS)
-    # "Idle" on the execution indicator comes before the kernel is connected; the status bar
-    # text is the reliable signal (a Run All issued earlier is silently lost)
-    status = page.locator("#jp-main-statusbar span.jp-StatusBar-TextItem[title^='Change kernel']")
-    expect(status).to_have_text(re.compile(r"^(?!No Kernel).* \| Idle$"), timeout=TIMEOUT_MS)
-    page.keyboard.press("Control+b")  # hide the file browser: more room for the canvas
-    expect(page.locator("#jp-left-stack")).to_be_hidden()
-    page.get_by_role("menubar").get_by_role("menuitem", name="Run", exact=True).click()
-    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
-
-
-def python_sees(page: Any) -> dict[str, Any]:
-    """Re-run the printing cell (Ctrl+Enter) and read what the kernel's Flow holds."""
-    from playwright.sync_api import expect
-
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(1)
-    output = cell.locator(".jp-OutputArea-output")
-    runs = int(output.inner_text().split()[1])
-    cell.locator(".jp-InputArea-prompt").click()
-    page.keyboard.press("Control+Enter")
-    expect(output).to_contain_text(f"PYTHON {runs + 1} ", timeout=TIMEOUT_MS)
-    return dict(json.loads(output.inner_text().split(" ", 2)[2]))
-
-
-def center(locator: Any) -> tuple[float, float]:
-    box = locator.bounding_box()
-    assert box is not None
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-
-
-def drag(page: Any, start: tuple[float, float], end: tuple[float, float], steps: int = 12) -> None:
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(*end, steps=steps)
-    page.mouse.up()
-
-
-def stats(canvas: Any) -> dict[str, int]:
-    return dict(json.loads(canvas.get_attribute("data-stats")))
+def fit(canvas: Any) -> None:
+    canvas.locator(".fb-stage").scroll_into_view_if_needed()
+    canvas.locator(".fb-btn-fit").click()
 
 
 def test_builder_in_jupyterlab(jupyter_lab: Any, page: Any, artifacts: Path) -> None:
     from playwright.sync_api import expect
 
     t0 = time.perf_counter()
-    write_notebook(jupyter_lab.root / "builder.ipynb")
-    open_and_run_all(page, jupyter_lab, "builder.ipynb")
+    write_notebook(jupyter_lab.root / "builder.ipynb", [SETUP, LOOK, CALLR, BIG])
+    open_notebook(page, jupyter_lab, "builder.ipynb")
+    run_all(page)
     outputs = page.locator(".jp-OutputArea-output")
     expect(outputs.filter(has_text="BIG 200 nodes")).to_be_visible(timeout=TIMEOUT_MS)
     canvases = page.locator(".fb-canvas")
@@ -147,70 +116,70 @@ def test_builder_in_jupyterlab(jupyter_lab: Any, page: Any, artifacts: Path) -> 
     expect(big).to_have_attribute("data-ready", "1", timeout=TIMEOUT_MS)
     t_open = time.perf_counter() - t0
 
-    # -- the canvas shows the flow ---------------------------------------------------------
+    # -- the canvas shows the flow, with every route named on its line ------------------------
     flow = support_line()
-    nodes = main.locator(".fb-node")
-    expect(nodes).to_have_count(len(flow))
-    assert sorted(nodes.evaluate_all("els => els.map(e => e.dataset.node)")) == sorted(flow)
+    expect(main.locator(".fb-node")).to_have_count(len(flow))
+    assert node_ids(main) == sorted(flow)
     expect(main.locator(".fb-edge")).to_have_count(flow.graph.number_of_edges())
-    expect(main.locator(".fb-node[data-node='main_menu'] .fb-port-out")).to_have_count(5)
+    expect(node(main, "main_menu", ".fb-port-out")).to_have_count(5)
     expect(main.locator(".fb-node.fb-entry")).to_have_attribute("data-node", "welcome")
+    labels = main.locator(".fb-edge-label").evaluate_all("els => els.map(e => e.textContent)")
+    assert {"sales", "support", "operator", "answered"} <= set(labels)
+    assert "busy, failed, no_answer" in labels  # three routes to one node share one label
+    box = node(main, "main_menu", ".fb-node-box").bounding_box()
+    zoom = float(main.get_attribute("data-zoom"))
+    assert box["height"] == pytest.approx(zoom * (52 + 20 * 5 + 6), abs=1)  # layout.GEOMETRY
     builder = page.locator(".fb-builder").first
     builder.scroll_into_view_if_needed()
     builder.screenshot(path=str(artifacts / "builder.png"))
 
-    # -- add a node from the palette ---------------------------------------------------------
+    # -- add from the palette: selected, in the inspector, and on top of nothing ---------------
     main.locator(".fb-palette-item[data-kind='play']").click()
     play = main.locator(".fb-node[data-node='play_1']")
     expect(play).to_be_visible(timeout=TIMEOUT_MS)
     expect(play).to_have_class(re.compile(r"\bfb-selected\b"))
     expect(page.locator(".fb-inspector code", has_text="play_1").first).to_be_visible()
+    assert not boxes_overlap(main)
 
     # -- drag it below the welcome node: the kernel's layout gets the new place --------------
-    main.locator(".fb-stage").scroll_into_view_if_needed()
-    welcome = main.locator(".fb-node[data-node='welcome'] .fb-node-box")
-    wx, wy = center(welcome)
-    drag(page, center(play.locator(".fb-node-label")), (wx, wy + 150))
-    seen = python_sees(page)
-    assert seen["play_1_pos"] is not None
-    assert seen["play_1_pos"][1] > flow.positions()["welcome"][1] + 100
+    fit(main)
+    wx, wy = center(node(main, "welcome", ".fb-node-box"))
+    drag(page, center(node(main, "play_1")), (wx, wy + 150))
+    seen = python_sees(page, 1)
+    assert seen["positions"]["play_1"][1] > flow.positions()["welcome"][1] + 100
 
     # -- connect: drag from its "next" port onto the hang-up node ----------------------------
-    port = play.locator(".fb-port-out[data-outcome='next']")
-    main.locator(".fb-stage").scroll_into_view_if_needed()  # re-running a cell scrolls
-    drag(page, center(port), center(main.locator(".fb-node[data-node='end'] .fb-node-box")))
+    fit(main)
+    drag(
+        page,
+        center(node(main, "play_1", ".fb-port-out")),
+        center(node(main, "end", ".fb-node-box")),
+    )
     edge = main.locator(".fb-edge[data-source='play_1'][data-outcome='next']")
     expect(edge).to_have_attribute("data-target", "end", timeout=TIMEOUT_MS)
 
     # -- edit a parameter in the form --------------------------------------------------------
-    main.locator(".fb-stage").scroll_into_view_if_needed()
-    play.locator(".fb-node-label").click()
-    prompt = (
-        page.locator(".fb-inspector .widget-textarea")
-        .filter(has=page.locator("label", has_text=re.compile(r"^prompt$")))
-        .locator("textarea")
-    )
+    fit(main)
+    node(main, "play_1").click()
+    prompt = page.locator(".fb-inspector .fb-field-prompt textarea").first
     prompt.fill("Hello from the browser, {caller}!")
     prompt.press("Tab")  # the change is sent when the field loses focus
-    expect(play.locator(".fb-node-sub")).to_have_text(re.compile("^Hello from the browser"))
-    seen = python_sees(page)
+    expect(node(main, "play_1", ".fb-node-sub")).to_have_text(re.compile("^Hello from the"))
+    seen = python_sees(page, 1)
     assert seen["play_1"]["prompt"] == "Hello from the browser, {caller}!"
     assert seen["play_1_next"] == "end"
 
     # -- an invalid value is refused with the reason; the flow keeps the old one -------------
     prompt.fill("")
     prompt.press("Tab")
-    expect(page.locator(".fb-inspector .fb-field-error")).to_contain_text("is required")
-    assert python_sees(page)["play_1"]["prompt"] == "Hello from the browser, {caller}!"
+    expect(page.locator(".fb-inspector .fb-field-error").first).to_contain_text("is required")
+    assert python_sees(page, 1)["play_1"]["prompt"] == "Hello from the browser, {caller}!"
 
     # -- Delete removes the selected node, Ctrl+Z brings it back -----------------------------
-    main.locator(".fb-stage").scroll_into_view_if_needed()
-    play.locator(".fb-node-label").click()
+    fit(main)
+    node(main, "play_1").click()
     page.keyboard.press("Delete")
     expect(play).to_have_count(0)
-    assert "play_1" not in python_sees(page)["nodes"]
-    main.locator(".fb-stage").scroll_into_view_if_needed()
-    main.locator(".fb-svg").click(position={"x": 5, "y": 5})  # focus the canvas again
     page.keyboard.press("Control+z")
     expect(play).to_have_count(1)
     expect(edge).to_have_attribute("data-target", "end")
@@ -219,24 +188,106 @@ def test_builder_in_jupyterlab(jupyter_lab: Any, page: Any, artifacts: Path) -> 
     page.keyboard.press("Control+z")
     expect(play).to_have_count(1)
 
-    # -- wheel zooms, dragging the background pans ------------------------------------------
-    zoom, viewport = main.locator(".fb-zoom"), main.locator(".fb-viewport")
-    level, placed = zoom.inner_text(), viewport.get_attribute("transform")
-    page.mouse.move(*center(main.locator(".fb-stage")))
-    page.mouse.wheel(0, -300)
-    expect(zoom).not_to_have_text(level)
-    box = main.locator(".fb-stage").bounding_box()
-    placed = viewport.get_attribute("transform")
-    drag(page, (box["x"] + 12, box["y"] + 12), (box["x"] + 90, box["y"] + 60))
-    expect(viewport).not_to_have_attribute("transform", placed)
-    main.locator(".fb-btn-fit").click()
+    # -- rename by double-click ---------------------------------------------------------------
+    fit(main)
+    node(main, "operator").dblclick()
+    editor = main.locator(".fb-inline-editor.fb-show")
+    expect(editor).to_be_visible()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("Front desk")
+    page.keyboard.press("Enter")
+    expect(node(main, "operator")).to_have_text("Front desk")
 
-    # -- the validation panel: play_1 is unreachable; clicking the warning selects it --------
-    expect(play).to_have_class(re.compile(r"\bfb-warning\b"))
+    # -- shift-click two nodes, move them as one; the arrow keys nudge them ---------------------
+    fit(main)
+    node(main, "sales").click()
+    node(main, "operator").click(modifiers=["Shift"])
+    expect(main).to_have_attribute("data-selected-count", "2")
+    before = python_sees(page, 1)["positions"]
+    fit(main)
+    sx, sy = center(node(main, "sales"))
+    drag(page, (sx, sy), (sx + 60, sy + 30))
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(700)  # nudges are gathered into one move
+    after = python_sees(page, 1)["positions"]
+    for moved in ("sales", "operator"):
+        assert after[moved][0] > before[moved][0] + 20, moved
+    assert after["operator"][0] - before["operator"][0] == pytest.approx(
+        after["sales"][0] - before["sales"][0], abs=1
+    )
+    assert after["welcome"] == before["welcome"]
+
+    # -- a rubber band selects; Ctrl+C / Ctrl+V pastes copies; Ctrl+D duplicates --------------
+    fit(main)
+    stage = main.locator(".fb-stage").bounding_box()
+    end = node(main, "end", ".fb-node-box").bounding_box()
+    corner = (end["x"] + end["width"] + 25, end["y"] + end["height"] + 25)
+    drag(page, corner, (corner[0] - 60, corner[1] - 45))  # a band over the hang-up's corner
+    expect(main).to_have_attribute("data-selected", "end")
+    page.keyboard.press("Control+c")
+    page.mouse.move(stage["x"] + stage["width"] * 0.4, stage["y"] + stage["height"] - 80)
+    page.keyboard.press("Control+v")
+    expect(main.locator(".fb-node[data-node='end_2']")).to_have_count(1, timeout=TIMEOUT_MS)
+    page.keyboard.press("Control+d")
+    expect(main.locator(".fb-node[data-node='end_3']")).to_have_count(1, timeout=TIMEOUT_MS)
+    assert not [p for p in boxes_overlap(main) if {"end_2", "end_3"} & set(p)]
+
+    # -- the context menu: delete from it -------------------------------------------------------
+    fit(main)
+    node(main, "end_3").click(button="right")
+    main.locator(".fb-menu.fb-show [data-item='delete']").click()
+    expect(main.locator(".fb-node[data-node='end_3']")).to_have_count(0)
+
+    # -- a note on the canvas, saved with the flow ----------------------------------------------
+    fit(main)
+    main.locator(".fb-svg").click(button="right", position={"x": 60, "y": 40})
+    main.locator(".fb-menu.fb-show [data-item='note']").click()
+    note_editor = main.locator(".fb-inline-editor.fb-show")
+    expect(note_editor).to_be_visible(timeout=TIMEOUT_MS)
+    page.keyboard.type("Opening hours change in May")
+    page.keyboard.press("Control+Enter")
+    expect(main.locator(".fb-note .fb-note-text")).to_have_text("Opening hours change in May")
+    seen = python_sees(page, 1)
+    assert [n["text"] for n in seen["notes"]] == ["Opening hours change in May"]
+    assert seen["labels"]["operator"] == "Front desk"
+    assert {"end_2", "play_1"} <= set(seen["nodes"])
+
+    # -- the wheel scrolls the notebook; Ctrl+wheel zooms; Space+drag pans over a node ----------
+    fit(main)
+    zoom_label, viewport = main.locator(".fb-zoom"), main.locator(".fb-viewport")
+    level = zoom_label.inner_text()
+    page.mouse.move(*center(main.locator(".fb-stage")))
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -300)
+    page.keyboard.up("Control")
+    expect(zoom_label).not_to_have_text(level)
+    placed = viewport.get_attribute("transform")
+    welcome_at = node(main, "welcome").evaluate(
+        "e => e.closest('g.fb-node').getAttribute('transform')"
+    )
+    page.keyboard.down("Space")
+    wx, wy = center(node(main, "main_menu"))
+    drag(page, (wx, wy), (wx - 80, wy - 40))
+    page.keyboard.up("Space")
+    expect(viewport).not_to_have_attribute("transform", placed)
+    assert (
+        node(main, "welcome").evaluate("e => e.closest('g.fb-node').getAttribute('transform')")
+        == welcome_at
+    )
+    # the minimap moves the view too
+    placed = viewport.get_attribute("transform")
+    mini = main.locator(".fb-minimap").bounding_box()
+    page.mouse.click(mini["x"] + 10, mini["y"] + 10)
+    expect(viewport).not_to_have_attribute("transform", placed)
+
+    # -- the validation panel: clicking a warning selects its node -----------------------------
+    fit(main)
     main.locator(".fb-svg").click(position={"x": 5, "y": 5})  # clear the selection
-    expect(play).not_to_have_class(re.compile(r"\bfb-selected\b"))
-    page.locator(".fb-issue", has_text="play_1").first.click()
-    expect(play).to_have_class(re.compile(r"\bfb-selected\b"))
+    page.locator(".fb-issue", has_text="end_2").first.click()
+    expect(main.locator(".fb-node[data-node='end_2']")).to_have_class(
+        re.compile(r"\bfb-selected\b")
+    )
 
     # -- a sandbox test call: its path lights up on the canvas -------------------------------
     page.locator(".fb-panel button", has_text="Connect").click()
@@ -259,54 +310,36 @@ def test_builder_in_jupyterlab(jupyter_lab: Any, page: Any, artifacts: Path) -> 
     expected = simulate(flow, press=["2"]).path
     lit = main.locator(".fb-node.fb-onpath")
     expect(lit).to_have_count(len(set(expected)), timeout=TIMEOUT_MS)
-    assert sorted(lit.evaluate_all("els => els.map(e => e.dataset.node)")) == sorted(expected)
-    expect(main.locator(".fb-edge.fb-onpath")).to_have_count(len(expected) - 1)
-    expect(page.locator(".fb-calllog").first).to_contain_text("1 seen")
-    main.locator(".fb-stage").scroll_into_view_if_needed()
-    main.locator(".fb-btn-fit").click()
-    main.locator(".fb-node[data-node='main_menu'] .fb-node-label").click()
-    expect(page.locator(".fb-inspector code", has_text="main_menu").first).to_be_visible()
+    assert sorted(lit.evaluate_all("els => els.map(e => e.dataset.node)")) == sorted(set(expected))
+    log = page.locator(".fb-calllog .fb-log-call")
+    expect(log).to_have_count(1)
+    expect(log.first.locator(".fb-log-steps")).to_contain_text("main_menu")
     builder.scroll_into_view_if_needed()
     builder.screenshot(path=str(artifacts / "builder-call.png"))
 
-    # -- 200 nodes: time to interactive, and a drag does not redraw the canvas ---------------
+    # -- 200 nodes: readable first view, and a drag does not redraw the canvas ------------------
     big.scroll_into_view_if_needed()
     expect(big.locator(".fb-node")).to_have_count(200)
-    first_draw = float(big.get_attribute("data-first-draw-ms"))
-    interactive = float(big.get_attribute("data-interactive-ms"))
-    python_line = outputs.filter(has_text="BIG 200 nodes").inner_text().strip()
-    for _ in range(4):
-        big.locator(".fb-btn-zoom-in").click()
+    assert float(big.get_attribute("data-zoom")) >= 0.6  # not 7 %: the minimap shows the rest
     visible = big.evaluate(
         """root => {
             const stage = root.querySelector('.fb-stage').getBoundingClientRect();
-            const inside = (r) => r.left > stage.left + 20 && r.right < stage.right - 20
+            const inside = (r) => r.left > stage.left + 20 && r.right < stage.right - 200
                 && r.top > stage.top + 40 && r.bottom < stage.bottom - 20;
             const node = [...root.querySelectorAll('.fb-node')]
                 .find((g) => inside(g.getBoundingClientRect()));
             return node && node.dataset.node;
         }"""
     )
-    assert visible, "no node in view after zooming in"
-    before = stats(big)
-    node = big.locator(f".fb-node[data-node='{visible}'] .fb-node-label")
-    x, y = center(node)
+    assert visible, "no node in view"
+    before_stats = stats(big)
+    x, y = center(node(big, visible))
     drag(page, (x, y), (x + 120, y + 90), steps=60)
     time.sleep(0.5)  # let the kernel's echo of the move arrive and be drawn
-    after = stats(big)
-    moves = after["mousemoves"] - before["mousemoves"]
-    frames = after["dragFrames"] - before["dragFrames"]
-    renders = after["renders"] - before["renders"]
-    print(
-        f"\n[perf] 200-node canvas: first draw {first_draw:.0f} ms, interactive "
-        f"{interactive:.0f} ms after render start; {python_line}"
-        f"\n[perf] drag: {moves} mousemoves, {frames} drag frames, {renders} full renders, "
-        f"{after['nodeBuilds'] - before['nodeBuilds']} node rebuilds"
-    )
-    assert interactive < 5000  # sanity bound only; the figure is printed above
-    assert moves >= 50
-    assert frames >= 50
-    assert renders <= 2  # the echo of the final position, never one per mousemove
+    after_stats = stats(big)
+    assert after_stats["mousemoves"] - before_stats["mousemoves"] >= 50
+    assert after_stats["dragFrames"] - before_stats["dragFrames"] >= 50
+    assert after_stats["renders"] - before_stats["renders"] <= 2  # the echo, never per move
     big.screenshot(path=str(artifacts / "builder-200.png"))
 
     page.screenshot(path=str(artifacts / "jupyterlab-builder.png"), full_page=True)

@@ -307,7 +307,7 @@ def test_clicking_an_issue_selects_its_node(builder: Any, flow: Flow, frontend: 
     button = next(b for b in builder.validation.buttons if b.issue.node_id == "island")
     frontend.click(button)
     assert builder.selected == "island"
-    assert frontend.page_state(builder.canvas)["selection"] == {"node": "island"}
+    assert frontend.page_state(builder.canvas)["selection"] == {"nodes": ["island"], "notes": []}
     assert {"action": "focus", "node": "island"} in frontend.customs(builder.canvas)
     assert builder.inspector.fields["prompt"].widget.value == "Nobody comes here"
 

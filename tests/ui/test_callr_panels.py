@@ -95,20 +95,24 @@ def test_panels_click_through(sandbox: Sandbox, server: Any, flow: Flow, fronten
     call_panel = cp.CallPanel(connect, app_panel, builder)
     frontend.click(app_panel.button)  # before connecting: says what to do first
     assert "connect first" in app_panel.status.value
+    assert did_panel.choice.options == ()  # nothing to list before connecting
     frontend.click(connect.button)
     assert connect.connection is not None
-    assert "sandbox" in connect.status.value
+    assert "Connected to the local sandbox" in connect.status.value
+    assert "Connection" not in connect.status.value  # a sentence, not a repr
+    assert did_panel.choice.options  # filled as soon as the connection is made
     frontend.click(app_panel.button)
     assert app_panel.app is not None
     assert app_panel.app.hash in app_panel.status.value
-    did_panel.refresh()
     first, (_label, chosen) = did_panel.choice.options[:2]
     frontend.update(did_panel.choice, index=1)
     frontend.click(did_panel.button)
     assert did_panel.did is not None
     assert did_panel.did.hash == chosen
     assert did_panel.did.app == app_panel.app.hash
-    assert did_panel.did.hash not in [v for _label, v in did_panel.choice.options]
+    # the assigned number stays in the list, selected and marked as the app's
+    assert did_panel.choice.value == chosen
+    assert "assigned to this app" in did_panel.choice.label
     assert first in did_panel.choice.options  # the first one was left free
     frontend.update(call_panel.presses, value="2")
     frontend.click(call_panel.button)
@@ -154,3 +158,78 @@ def test_script_from_panel_fields() -> None:
     assert cp.script_from("", "busy").answer == "busy"
     with pytest.raises(ValueError, match="presses"):
         cp.script_from("x")
+
+
+def test_running_the_serve_and_app_cells_again_keeps_paths_single(
+    sandbox: Sandbox, flow: Flow, frontend: Any
+) -> None:
+    """Re-running ``server = fb.serve(flow)`` and ``create_app(...)`` cells: the new handle has
+    the same event log, and the sandbox must not follow it twice (paths were doubled)."""
+    name = f"rerun-{next(_names)}"
+    first = fb.serve(flow, name=name)
+    again = None
+    try:
+        conn = cp.connect(sandbox=sandbox)
+        cp.create_app(conn, first)
+        again = fb.serve(flow, name=name)  # the cell, run again
+        app = cp.create_app(conn, again)
+        did = cp.assign_did(conn, app)
+        transcript = sandbox.call_in(did.intl_number, "+33639980001", Script(presses=["2"]))
+        assert transcript.path == simulate(flow, press=["2"]).path
+    finally:
+        for handle in (first, again):
+            if handle is not None:
+                handle.stop()
+
+
+def test_panels_say_what_to_run_again_when_the_sandbox_was_stopped(
+    flow: Flow, server: Any, frontend: Any
+) -> None:
+    """After Run All, the last cell stops the sandbox; the Call panel then says which cells to
+    run again instead of "Cannot send a request, as the client has been closed"."""
+    sandbox = Sandbox().start()
+    conn = cp.connect(sandbox=sandbox)
+    app = cp.create_app(conn, server)
+    cp.assign_did(conn, app)
+    panel = cp.CallPanel(conn, app)
+    conn.sandbox.stop()  # the notebook's clean-up cell
+    conn.close()
+    frontend.click(panel.button)
+    assert "sandbox this panel used was stopped" in panel.status.value
+    assert "conn = connect()" in panel.status.value
+    assert "client has been closed" not in panel.status.value
+
+
+def test_a_test_call_from_the_panel_leaves_the_kernel_free(
+    flow: Flow, server: Any, frontend: Any
+) -> None:
+    """Inside the kernel (a running loop), Call returns at once; the builder follows the call
+    as it goes, and the transcript shows when it ends."""
+    import asyncio
+
+    builder = Builder(flow)
+    seen_active: list[list[str]] = []
+
+    async def kernel(sb: Sandbox) -> None:
+        conn = cp.connect(sandbox=sb)
+        app = cp.create_app(conn, server)
+        cp.assign_did(conn, app)
+        builder.watch(server)
+        panel = cp.CallPanel(conn, app, builder)
+        frontend.update(panel.presses, value="2")
+        frontend.click(panel.button)
+        assert "ringing" in panel.status.value  # back at once: the kernel is free
+        assert panel.transcript.value == ""
+        while panel.pending is not None and not panel.pending.done():
+            active = builder.canvas.highlight.get("active")
+            if active and active not in seen_active:
+                seen_active.append(active)
+            await asyncio.sleep(0.02)
+        assert "completed" in panel.status.value
+        assert "please describe your problem" in panel.transcript.value.lower()
+
+    with Sandbox(clock="real") as sb:
+        asyncio.run(kernel(sb))
+    assert ["welcome"] in seen_active  # lit while the welcome prompt played
+    assert builder.canvas.highlight["path"] == simulate(flow, press=["2"]).path
+    builder.close()

@@ -10,15 +10,53 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from flowbuilder.examples import support_line
-from flowbuilder.ui.display import WIDGET_VIEW
+from flowbuilder.export.svg import to_svg
+from flowbuilder.ui.display import WIDGET_VIEW, mimebundle, register
 
 STATE_MIME = "application/vnd.jupyter.widget-state+json"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_outside_a_kernel_a_flow_shows_as_svg_and_text() -> None:
-    bundle = support_line()._repr_mimebundle_()
-    assert set(bundle) == {"text/plain", "image/svg+xml"}
-    assert bundle["image/svg+xml"].startswith("<svg")
+    flow = support_line()
+    bundle = mimebundle(flow)
+    assert bundle == {"text/plain": repr(flow), "image/svg+xml": to_svg(flow)}
+    assert "image/svg+xml" not in mimebundle(flow, exclude={"image/svg+xml"})
+    assert set(mimebundle(flow, include={"text/plain"})) == {"text/plain"}
+
+
+def test_ipython_learns_to_show_flows_from_the_ui_layer() -> None:
+    """The flow has no display method of its own; IPython's formatter gets one from ui/."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    flow = support_line()
+    assert not hasattr(flow, "_repr_mimebundle_")
+    shell = InteractiveShell.instance()
+    try:
+        assert register(shell)
+        data, _metadata = shell.display_formatter.format(flow)
+        assert data["image/svg+xml"] == to_svg(flow)
+        assert data["text/plain"] == repr(flow)
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_layers_point_down_no_exporter_or_model_imports_the_ui() -> None:
+    """An exporter runs without widgets, and the model never reaches up into the UI."""
+    import ast
+
+    def imports(path: Path) -> set[str]:
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+        return found
+
+    for path in sorted((ROOT / "flowbuilder" / "export").glob("*.py")):
+        assert not {m for m in imports(path) if m.startswith("flowbuilder.ui")}, path
+    assert not {m for m in imports(ROOT / "flowbuilder" / "flow.py") if "ui" in m.split(".")}
 
 
 @pytest.mark.notebook
@@ -48,7 +86,11 @@ def test_in_a_kernel_a_flow_shows_the_builder_with_the_svg_beside_it(tmp_path: P
     state = nb.metadata["widgets"][STATE_MIME]["state"]
     builder = state[result.data[WIDGET_VIEW]["model_id"]]
     assert builder["model_name"] == "VBoxModel"
-    canvases = [m["state"] for m in state.values() if m["model_module"] == "anywidget"]
+    canvases = [
+        m["state"]
+        for m in state.values()
+        if m["model_module"] == "anywidget" and "nodes" in m["state"]
+    ]
     assert len(canvases) == 2  # the flow's display, then the Builder's
     for canvas in canvases:
         # the stored state is the last the kernel sent: it has the node added in the next cell

@@ -70,13 +70,22 @@ def test_a_sandbox_call_lights_its_path_and_fills_the_call_log(
     page = frontend.page_state(builder.canvas)
     assert page["highlight"] == {"path": expected, "active": []}
     assert builder.canvas.comm.threads == {threading.main_thread().name}
-    rows = list(builder.calls.rows)
-    assert {r["call"] for r in rows} == {str(sandbox.calls[-1].callid)}
-    assert any(r["command"] == "read" and r["result"] == "2" for r in rows)
-    assert rows[-1]["status"] == "HANGUP"
+    # one row per call; its steps in order, each with the node that sent the command
+    (call,) = frontend.page_state(builder.calls)["calls_data"]
+    assert call["callid"] == str(sandbox.calls[-1].callid)
+    assert call["status"] == "ended"
+    steps = call["steps"]
+    assert [s["node"] for s in steps if s["sent"]][:2] == ["welcome", "main_menu"]
+    menu = next(s for s in steps if s["node"] == "main_menu")
+    assert (menu["sent"], menu["result"]) == ("read", "2")  # the menu's read got "2"
+    assert steps[0]["sent"] == "play"
+    assert steps[0]["passed"] == ["welcome"]
     assert builder.calls.layout.display is None  # shown once watching
-    assert "0 in progress · 1 seen" in builder.calls.title.value
-    assert "main_menu" in builder.calls.table.value
+    assert "0 in progress · 1 seen" in builder.calls.summary
+    # the log's "Show path" lights that call's path on the canvas
+    builder.highlight([])
+    frontend.action(builder.calls, action="show", callid=call["callid"])
+    assert builder.canvas.highlight["path"] == expected
     builder.close()
 
 
@@ -153,6 +162,6 @@ def test_watching_shows_calls_the_server_already_answered(sandbox: Sandbox, fron
         builder.watch(server)
         assert len(builder.calls.calls) == 1
         assert builder.canvas.highlight["path"] == simulate(flow, press=["2"]).path
-        assert {row["caller"] for row in builder.calls.rows} == {"+33639980001"}
+        assert {c.caller for c in builder.calls.calls.values()} == {"+33639980001"}
     finally:
         server.stop()

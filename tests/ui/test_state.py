@@ -56,10 +56,18 @@ def test_issues_by_node_keeps_the_worst_severity() -> None:
     }
 
 
-def test_palette_lists_every_kind_by_category() -> None:
+def test_palette_lists_every_kind_by_category_most_used_first() -> None:
+    """#5: Play, Record and Voicemail were below the fold; what flows are made of comes first."""
     entries = palette_entries()
     assert sorted(e["name"] for e in entries) == sorted(k.name for k in kinds())
-    assert entries == sorted(entries, key=lambda e: (e["category"], e["title"]))
+    categories = list(dict.fromkeys(e["category"] for e in entries))
+    assert categories[:2] == ["Say & hear", "Caller input"]
+    assert categories[-1] == "Call control"
+    first = [e["name"] for e in entries[:8]]
+    assert {"play", "record", "voicemail", "menu"} <= set(first)
+    for category in categories:  # by title inside a category
+        titles = [e["title"] for e in entries if e["category"] == category]
+        assert titles == sorted(titles)
 
 
 def test_new_ids_and_known_variables() -> None:
