@@ -96,3 +96,17 @@ def test_serving_needs_no_notebook_package(tmp_path: Path) -> None:
     notebook = ("ipywidgets", "anywidget", "ipython", "jupyter")
     assert not [r for r in core if r.lower().startswith(notebook)], core
     assert {r.split(">")[0].split(";")[0].strip() for r in jupyter} == {"ipywidgets", "anywidget"}
+
+
+def test_the_builder_without_the_jupyter_extra_says_how_to_install_it() -> None:
+    # sys.modules[name] = None makes the import fail as if the package were not installed
+    probe = (
+        "import sys; sys.modules['anywidget'] = None\n"
+        "import flowbuilder as fb\n"
+        "try:\n    fb.Builder\nexcept ImportError as error:\n    print(error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "pip install 'flowbuilder[jupyter]'" in done.stdout
+    assert "anywidget" in done.stdout

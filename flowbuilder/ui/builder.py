@@ -27,13 +27,12 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import ipywidgets as widgets
-
 from flowbuilder.errors import FlowError
 from flowbuilder.flow import Flow, FlowChange
 from flowbuilder.layout import auto_layout, node_size
 from flowbuilder.nodes import get_kind
 from flowbuilder.phone import Transcript
+from flowbuilder.ui._widgets import widgets
 from flowbuilder.ui.binding import BoundFile, flow_name_for
 from flowbuilder.ui.canvas import FlowCanvas
 from flowbuilder.ui.clipboard import fragment, fragment_boxes, paste

@@ -27,8 +27,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import ipywidgets as widgets
-
 from flowbuilder.callr.constants import CLI_BLOCKED
 from flowbuilder.callr.jsonrpc import DEFAULT_URL, ENV_API_KEY, ENV_LOGIN, ENV_PASSWORD
 from flowbuilder.callr.rpc import CallrClient
@@ -36,6 +34,7 @@ from flowbuilder.callr.types import App, Did
 from flowbuilder.errors import FlowbuilderError
 from flowbuilder.phone import NEVER_ANSWERED, AnswerMode, Script, Transcript
 from flowbuilder.sandbox import Sandbox
+from flowbuilder.ui._widgets import widgets
 
 Target = Literal["sandbox", "callr"]
 DEFAULT_TEST_NUMBER = "+447890123456"

@@ -20,10 +20,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import anywidget
 import traitlets
 
 from flowbuilder.layout import GEOMETRY
+from flowbuilder.ui._widgets import anywidget
 
 HERE = Path(__file__).parent
 ACTIONS = frozenset(

@@ -21,11 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import ipywidgets as widgets
-
 from flowbuilder.callr.constants import VOICES
 from flowbuilder.errors import FlowError, UnknownNodeKindError
 from flowbuilder.nodes import Param, get_kind
+from flowbuilder.ui._widgets import widgets
 from flowbuilder.ui.state import known_variables
 
 if TYPE_CHECKING:

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import anywidget
 import traitlets
 
 from flowbuilder.callr import wire
+from flowbuilder.ui._widgets import anywidget
 
 MAX_CALLS = 100
 MAX_STEPS = 300

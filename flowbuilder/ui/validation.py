@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import ipywidgets as widgets
-
+from flowbuilder.ui._widgets import widgets
 from flowbuilder.validate import Issue
 
 MAX_SHOWN = 200
