@@ -22,7 +22,10 @@ call id). Ratios are medians of per-round ratios, with their quartiles.
 ``load_generator`` shows the client is not the bottleneck: the same client against a server that
 only answers (``peers/trivial.py``), and the client's CPU share during the rounds.
 ``cold_start_ms`` is the time from spawning ``flowbuilder serve flow.json`` to its first answered
-callback (median of several); ``cold_start_ms_tornado`` / ``_fastapi`` the same for the peers.
+callback (median of several): a restart, which runs the program cached by the starts before
+(``flowbuilder.server.program_cache``, in a directory of this run's own);
+``cold_start_ms_uncached`` the same with the cache off (the first start after an edit of the
+flow); ``cold_start_ms_tornado`` / ``_fastapi`` the same for the peers.
 ``output_on_vs_quiet`` is what the line per callback costs, and
 ``flowbuilder_output_lines_per_callback`` shows that every callback got its line (counted after
 SIGTERM: nothing lost). ``--ablations`` adds
@@ -128,7 +131,9 @@ def can_pin() -> tuple[bool, str]:
     return True, f"servers on CPU {SERVER_CPU}, the load generator on CPU {CLIENT_CPU}"
 
 
-def spawn(argv: list[str], output: Path, pin: bool) -> subprocess.Popen[bytes]:
+def spawn(
+    argv: list[str], output: Path, pin: bool, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     def on_server_cpu() -> None:  # in the child, before exec: every thread it starts inherits it
         os.sched_setaffinity(0, {SERVER_CPU})
 
@@ -139,6 +144,7 @@ def spawn(argv: list[str], output: Path, pin: bool) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             preexec_fn=on_server_cpu if pin else None,
+            env=env,
         )
 
 
@@ -208,11 +214,13 @@ def tail(path: Path | None, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def cold_start_ms(argv: list[str], workdir: Path, pin: bool) -> float:
+def cold_start_ms(
+    argv: list[str], workdir: Path, pin: bool, env: dict[str, str] | None = None
+) -> float:
     """From spawning *argv* (plus a free port) to its first answered callback."""
     port = free_port()
     began = time.perf_counter()
-    process = spawn([*argv, "--port", str(port)], workdir / "cold.out", pin)
+    process = spawn([*argv, "--port", str(port)], workdir / "cold.out", pin, env)
     try:
         wait_for_first_answer(process, port, 60)
         return (time.perf_counter() - began) * 1000
@@ -671,6 +679,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from flowbuilder.examples import support_line
 
     workdir = Path(tempfile.mkdtemp(prefix="flowbuilder-peers-"))
+    os.environ["FLOWBUILDER_CACHE"] = str(workdir / "cache")  # the servers spawned inherit it
     loop = new_loop()
     try:
         flow_file = support_line().save(workdir / "support_line.json")
@@ -729,9 +738,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cold: dict[str, list[float]] = {
             name: [] for name in ("flowbuilder", "tornado", "fastapi") if name in spawn_argv
         }
+        cold["flowbuilder_uncached"] = []
+        uncached = {**os.environ, "FLOWBUILDER_CACHE": "off"}
         for _ in range(cold_starts):  # in turn, like the rounds
             for name, times in cold.items():
-                times.append(cold_start_ms(spawn_argv[name], workdir, pin))
+                argv = spawn_argv[name.removesuffix("_uncached")]
+                env = uncached if name.endswith("_uncached") else None
+                times.append(cold_start_ms(argv, workdir, pin, env))
     finally:
         loop.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -787,6 +800,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "cpu_per_callback": round(cpu_us("flowbuilder") / cpu_us(name), 3),
             }
     out["cold_start_ms"] = round(statistics.median(cold["flowbuilder"]), 1)
+    out["cold_start_ms_uncached"] = round(statistics.median(cold["flowbuilder_uncached"]), 1)
     if "tornado" in cold:
         out["cold_start_ms_tornado"] = round(statistics.median(cold["tornado"]), 1)
     if "fastapi" in cold:

@@ -10,9 +10,6 @@ import sys
 from typing import TYPE_CHECKING
 
 from flowbuilder._lazy import lazy_attributes
-from flowbuilder.callr.types import App, Did
-from flowbuilder.compiler import Program, compile
-from flowbuilder.engine import EngineConfig
 from flowbuilder.errors import (
     CallbackAuthError,
     CallbackError,
@@ -29,27 +26,46 @@ from flowbuilder.errors import (
     ScenarioError,
     UnknownNodeKindError,
 )
-from flowbuilder.flow import Flow, FlowDiff
-from flowbuilder.nodes import kinds
-from flowbuilder.phone import Script, Transcript
-from flowbuilder.simulate import simulate
-from flowbuilder.validate import Issue, validate
 
 if TYPE_CHECKING:
     from flowbuilder.callr.rpc import AsyncCallrClient, CallrClient
+    from flowbuilder.callr.types import App, Did
+    from flowbuilder.compiler import compile
+    from flowbuilder.engine import EngineConfig
     from flowbuilder.export import export_python, load
+    from flowbuilder.flow import Flow, FlowDiff
+    from flowbuilder.nodes import kinds
     from flowbuilder.nodes.play_wav import wav_data
+    from flowbuilder.phone import Script, Transcript
+    from flowbuilder.program import Program
     from flowbuilder.sandbox.sandbox import Sandbox
     from flowbuilder.server.runner import serve
+    from flowbuilder.simulate import simulate
     from flowbuilder.ui import Builder
+    from flowbuilder.validate import Issue, validate
 
 __version__ = "0.1.0"
 
 # Imported on first use: the server and sandbox need tornado, the clients httpx, the builder
 # ipywidgets; the rest of flowbuilder (and every ``import flowbuilder.x``) needs none of them.
+# Even the graph (networkx) waits for its first use: a server restarted on a flow file it has
+# served before runs the cached program and never imports it.
 __getattr__, __dir__ = lazy_attributes(
     __name__,
     {
+        "App": "flowbuilder.callr.types",
+        "Did": "flowbuilder.callr.types",
+        "compile": "flowbuilder.compiler",
+        "EngineConfig": "flowbuilder.engine",
+        "Flow": "flowbuilder.flow",
+        "FlowDiff": "flowbuilder.flow",
+        "kinds": "flowbuilder.nodes",
+        "Script": "flowbuilder.phone",
+        "Transcript": "flowbuilder.phone",
+        "Program": "flowbuilder.program",
+        "simulate": "flowbuilder.simulate",
+        "Issue": "flowbuilder.validate",
+        "validate": "flowbuilder.validate",
         "AsyncCallrClient": "flowbuilder.callr.rpc",
         "Builder": "flowbuilder.ui",
         "export_python": "flowbuilder.export",

@@ -1,4 +1,5 @@
-"""``compile(flow) -> Program``: a validated flow as frozen, JSON-able data for the engine.
+"""``compile(flow) -> Program``: a validated flow as frozen, JSON-able data for the engine
+(:mod:`flowbuilder.program`).
 
 A program's ``version`` is a hash of its logic, so a server can keep older versions for calls
 that started on them (hot reload) and a forged or stale position is recognised.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -30,46 +31,11 @@ from flowbuilder.errors import FlowError, FlowValidationError
 from flowbuilder.flow import Flow
 from flowbuilder.flowfile import SCHEMA_VERSION, plain_copy
 from flowbuilder.nodes._base import NodeSpec, get_kind
-from flowbuilder.trust import TRUSTED, Trust, combine
+from flowbuilder.program import Program
+from flowbuilder.trust import combine
 from flowbuilder.validate import Issue, code_targets, subflow_library, validate
 
-
-@dataclass(frozen=True)
-class Program:
-    """A compiled flow. ``subflows`` holds every flow a ``subflow`` node reaches, by name."""
-
-    name: str
-    version: str
-    entry: str
-    nodes: Mapping[str, NodeSpec]
-    settings: Mapping[str, Any]
-    subflows: Mapping[str, Program] = field(default_factory=lambda: MappingProxyType({}))
-    #: which Python functions its python nodes may call: the flow's (:mod:`flowbuilder.trust`)
-    trust: Trust = field(default=TRUSTED, compare=False)
-
-    @property
-    def on_error(self) -> str | None:
-        value = self.settings.get("on_error")
-        return str(value) if value else None
-
-    def flow(self, name: str) -> Program:
-        """This program (``""`` or its own name) or one of its subflows."""
-        if not name or name == self.name:
-            return self
-        return self.subflows[name]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "entry": self.entry,
-            "settings": dict(self.settings),
-            "nodes": {
-                n.id: {"kind": n.kind, "params": dict(n.params), "edges": dict(n.edges)}
-                for n in self.nodes.values()
-            },
-            "subflows": {name: p.to_json() for name, p in self.subflows.items()},
-        }
+__all__ = ["Program", "compile"]
 
 
 def compile(flow: Flow, *, subflows: Mapping[str, Flow] | None = None) -> Program:

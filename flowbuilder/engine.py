@@ -48,9 +48,9 @@ import msgspec
 from flowbuilder.budget import AnswerBudget
 from flowbuilder.callr import commands, wire
 from flowbuilder.callstate import STATE_KEY, CallState, Signer, pack, signed_bytes, unpack
-from flowbuilder.compiler import Program
 from flowbuilder.effects import Effect, EffectResult
 from flowbuilder.facts import CallFacts
+from flowbuilder.names import ERROR_VARIABLE
 from flowbuilder.nodes._base import (
     DEFAULT_VOICE,
     REGISTRY,
@@ -65,7 +65,7 @@ from flowbuilder.nodes._base import (
     Result,
     Send,
 )
-from flowbuilder.validate import ERROR_VARIABLE
+from flowbuilder.program import Program
 
 #: Spoken, then the call is hung up, when nothing else can be done (a flow setting overrides it).
 FALLBACK_MESSAGE: Final = "Sorry, something went wrong. Goodbye."

@@ -31,7 +31,7 @@ from flowbuilder.flowdiff import FlowDiff
 from flowbuilder.flowfile import DEFAULT_SETTINGS, SCHEMA_VERSION, plain_copy
 from flowbuilder.names import FLOW_NAME, NODE_ID
 from flowbuilder.nodes._base import DEFAULT_VOICE, NodeKind, get_kind
-from flowbuilder.trust import TRUSTED, Trust
+from flowbuilder.trust import TRUSTED, Trust, file_trust
 
 Listener = Callable[["FlowChange"], None]
 
@@ -489,14 +489,6 @@ class Flow:
         False
         """
         return FlowDiff.between(self.to_dict(), other.to_dict())
-
-
-def file_trust(source: str, allow: str | Iterable[str] | None) -> Trust:
-    """The trust of a flow read from *source* (FlowError for a module never allowed)."""
-    try:
-        return Trust.for_file(source, allow)
-    except ValueError as exc:
-        raise FlowError(f"{source}: {exc}") from None
 
 
 def mark_trust(flow: Flow, trust: Trust) -> Flow:

@@ -16,5 +16,7 @@ from typing import Final
 NODE_ID: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 #: A flow name: letters, digits, _ . or -, 64 at most.
 FLOW_NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
+#: The variable holding why a node failed, set before the flow takes its error path.
+ERROR_VARIABLE: Final = "last_error"
 #: An outcome label (the key of an edge): letters, digits, _ or -, 32 at most.
 OUTCOME_NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,31}\Z")

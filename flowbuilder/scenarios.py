@@ -66,7 +66,7 @@ from flowbuilder.phone import Script, Transcript, script_of
 from flowbuilder.simulate import simulate
 
 if TYPE_CHECKING:
-    from flowbuilder.compiler import Program
+    from flowbuilder.program import Program
 
 EXPECT_KEYS: Final = ("heard", "path", "status", "variables", "dialed")
 SCENARIO_KEYS: Final = (

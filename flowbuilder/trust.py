@@ -41,6 +41,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from flowbuilder.errors import FlowError
+
 ENV_VAR: Final = "FLOWBUILDER_ALLOW"
 
 #: Modules every policy allows: the harmless sample functions of the tutorials.
@@ -318,6 +320,14 @@ def combine(parts: Iterable[tuple[Trust, Iterable[str]]]) -> Trust:
             allowed |= policy.allowed
             source = source or policy.source
     return TRUSTED if trusted else Trust(frozenset(allowed), source)
+
+
+def file_trust(source: str, allow: str | Iterable[str] | None) -> Trust:
+    """The trust of a flow read from *source* (FlowError for a module never allowed)."""
+    try:
+        return Trust.for_file(source, allow)
+    except ValueError as exc:
+        raise FlowError(f"{source}: {exc}") from None
 
 
 #: A flow built in code: any function but the refused machinery.

@@ -25,8 +25,7 @@ import networkx as nx
 from flowbuilder.flow import Flow
 from flowbuilder.lint import effects, loops, placeholders, variables, voices
 from flowbuilder.lint.graph import Graph, Issue, Severity
-from flowbuilder.lint.variables import ERROR_VARIABLE
-from flowbuilder.names import NODE_ID
+from flowbuilder.names import ERROR_VARIABLE, NODE_ID
 from flowbuilder.nodes._base import REGISTRY, NodeKind
 
 __all__ = ["ERROR_VARIABLE", "Issue", "Severity", "errors", "validate"]

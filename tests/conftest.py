@@ -1,12 +1,18 @@
 """Options for the whole suite: ``--soak`` runs the fuzz tests twenty times longer; browser
-tests skip on a machine without Chromium."""
+tests skip on a machine without Chromium; programs that ``flowbuilder serve`` caches go to a
+directory of this run's own, not the user's."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["FLOWBUILDER_CACHE"] = tempfile.mkdtemp(prefix="flowbuilder-test-cache-")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -84,7 +84,8 @@ def load(path: str | os.PathLike[str], *, allow: str | Iterable[str] | None = No
     Either way the flow is a file's: its python nodes may call functions only from the modules
     in *allow* and ``FLOWBUILDER_ALLOW`` (:mod:`flowbuilder.trust`), however the module built it.
     """
-    from flowbuilder.flow import file_trust, mark_trust
+    from flowbuilder.flow import mark_trust
+    from flowbuilder.trust import file_trust
 
     path = Path(path)
     try:

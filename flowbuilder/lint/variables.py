@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 from flowbuilder.facts import FACTS
 from flowbuilder.lint.graph import Graph, Issue, Node
+from flowbuilder.names import ERROR_VARIABLE
 from flowbuilder.nodes._base import NodeKind
 from flowbuilder.template import names_in_data
 
 #: The variable the engine fills with the reason when it takes the flow's error path.
-ERROR_VARIABLE = "last_error"
 
 
 @dataclass(frozen=True)

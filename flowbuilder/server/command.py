@@ -25,8 +25,8 @@ from flowbuilder.errors import FlowbuilderError, FlowValidationError
 from flowbuilder.hygiene import clean
 
 if TYPE_CHECKING:
-    from flowbuilder.compiler import Program
     from flowbuilder.flow import Flow
+    from flowbuilder.program import Program
     from flowbuilder.server.runner import ServerHandle
 
 
@@ -76,8 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, flow_argument: bool = True
     add_allow_argument(parser)
 
 
-def run(flow: Flow | Program, args: argparse.Namespace, *, out: TextIO | None = None) -> int:
-    """Serve *flow* with the parsed options until Ctrl-C (or SIGTERM); returns the exit code."""
+def run(flow: Flow | Program | str, args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """Serve *flow* (or the flow file at that path) with the parsed options until Ctrl-C (or
+    SIGTERM); returns the exit code."""
     from flowbuilder.server.runner import serve
 
     out = out or sys.stdout
@@ -172,16 +173,13 @@ def main(flow: Flow | Program, argv: Sequence[str] | None = None) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    """The ``flowbuilder serve`` subcommand: load FLOW, then :func:`run`."""
-    from flowbuilder.export import load
-
+    """The ``flowbuilder serve`` subcommand: :func:`run` on FLOW."""
     problem = credentials_problem(args.login, args.password)
     if problem:  # before the flow is loaded: a usage error, one line
         print(f"flowbuilder serve: {problem}", file=sys.stderr)
         return 2
-    flow = load(args.flow, allow=args.allow)
     try:
-        return run(flow, args)
+        return run(args.flow, args)
     except FlowValidationError as exc:  # every error, one line each, as validate shows them
         print(invalid_flow("flowbuilder serve", args.flow, exc), file=sys.stderr)
         return 1

@@ -11,8 +11,8 @@ import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from flowbuilder.compiler import Program
 from flowbuilder.nodes._base import REGISTRY
+from flowbuilder.program import Program
 
 
 class BasicAuth:

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from tornado.httpserver import HTTPServer
@@ -28,15 +28,17 @@ from tornado.httpserver import HTTPServer
 from flowbuilder._loopthread import LoopThread
 from flowbuilder._rerun import Live
 from flowbuilder.callr.constants import DEFAULT_ANSWER_BUDGET_MS
-from flowbuilder.compiler import Program
 from flowbuilder.engine import EngineConfig
-from flowbuilder.flow import Flow
+from flowbuilder.program import Program
 from flowbuilder.server.calls import ActiveCall
 from flowbuilder.server.events import EventLog, Subscriber
 from flowbuilder.server.handler import make_app
 from flowbuilder.server.loading import Servable, to_program
 from flowbuilder.server.routes import Deployment, make_auth, normalize_path, performs_http
 from flowbuilder.server.service import CallbackService
+
+if TYPE_CHECKING:
+    from flowbuilder.flow import Flow
 
 logger = logging.getLogger("flowbuilder.server")
 

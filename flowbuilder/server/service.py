@@ -11,8 +11,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowbuilder.compiler import Program
 from flowbuilder.engine import EngineConfig
+from flowbuilder.program import Program
 from flowbuilder.server.calls import CallBook
 from flowbuilder.server.effects import EffectClient
 from flowbuilder.server.events import EventLog
