@@ -9,7 +9,7 @@
 import sys
 from typing import TYPE_CHECKING
 
-from flowbuilder._lazy import lazy_attributes
+from flowbuilder._lazy import functions_over_submodules, lazy_attributes
 from flowbuilder.errors import (
     CallbackAuthError,
     CallbackError,
@@ -76,6 +76,8 @@ __getattr__, __dir__ = lazy_attributes(
         "serve": "flowbuilder.server.runner",
     },
 )
+
+functions_over_submodules(__name__, ["simulate", "validate"])
 
 # Inside IPython (a notebook's kernel), a flow displays as its diagram, and as the builder where
 # widgets can render. The display belongs to the UI layer, which tells IPython about Flow.

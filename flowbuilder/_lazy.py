@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Mapping
+import types
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -35,3 +36,24 @@ def lazy_attributes(
         return sorted({*vars(sys.modules[package]), *lazy})
 
     return __getattr__, __dir__
+
+
+class _Package(types.ModuleType):
+    """A package whose public functions share their names with the modules defining them."""
+
+    _shadowing: frozenset[str] = frozenset()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # the import system sets each submodule on its package once loaded; for these names the
+        # package keeps exporting the function (as it did when it imported them eagerly)
+        if name in self._shadowing and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+def functions_over_submodules(package: str, names: Iterable[str]) -> None:
+    """Make ``package.name`` stay the function *name* when its submodule ``package.name`` is
+    imported (``flowbuilder.validate`` is the function, its module ``flowbuilder.validate``)."""
+    module = sys.modules[package]
+    module.__class__ = _Package  # documented: "Customizing module attribute access"
+    object.__setattr__(module, "_shadowing", frozenset(names))

@@ -110,3 +110,23 @@ def test_the_builder_without_the_jupyter_extra_says_how_to_install_it() -> None:
     )
     assert "pip install 'flowbuilder[jupyter]'" in done.stdout
     assert "anywidget" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "first",
+    ["import flowbuilder.validate, flowbuilder.simulate", "fb.compile(flow)", "fb.simulate(flow)"],
+)
+def test_validate_and_simulate_stay_functions_whatever_was_imported_first(first: str) -> None:
+    # each shares its name with the module defining it, which the package imports on first use
+    probe = (
+        "import flowbuilder as fb\n"
+        "flow = fb.Flow('f').add('hi', 'play', prompt='Hi').add('end', 'hangup')"
+        ".connect('hi', 'end')\n"
+        f"{first}\n"
+        "from flowbuilder import simulate, validate\n"
+        "print(fb.validate(flow), validate(flow), fb.simulate(flow).heard, simulate(flow).heard)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "[] [] ['Hi'] ['Hi']", done.stderr

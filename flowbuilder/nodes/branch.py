@@ -89,16 +89,11 @@ def as_number(value: Any) -> Decimal | None:
 
 
 def as_text(value: Any) -> str:
-    """*value* as text: booleans ``true``/``false``, null ``""``, lists and objects as JSON."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """*value* as text to compare: as a prompt reads it (:func:`flowbuilder.template.as_text`),
+    but lists and objects as canonical JSON, so that equal values always compare equal."""
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return template.as_text(value)
 
 
 @dataclass(frozen=True, slots=True)
