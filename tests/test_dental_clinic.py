@@ -28,6 +28,7 @@ from flowbuilder.callr.commands import TALK_HUMAN, TALK_MACHINE
 from flowbuilder.clock import instant
 from flowbuilder.examples import CLINIC_HOLIDAYS, CLINIC_ON_CALL, dental_clinic
 from flowbuilder.phone import CallSetup, NextPost, SimulatedCall, Transcript
+from tests.processes import as_in_a_terminal
 
 EXPORTS = Path(__file__).resolve().parents[1] / "exports"
 MODULE = EXPORTS / "dental_clinic.py"
@@ -82,7 +83,11 @@ def test_the_scenarios_pin_hours_a_saturday_a_holiday_and_both_clock_changes() -
 def served(*command: str) -> Iterator[str]:
     """A server process on a free port; its URL; stopped with Ctrl-C at the end."""
     proc = subprocess.Popen(
-        [*command, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*command, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=as_in_a_terminal,
     )
     assert proc.stdout is not None
     killer = threading.Timer(60, proc.kill)  # a server that never starts fails the test

@@ -22,6 +22,7 @@ from flowbuilder.callr import wire
 from flowbuilder.examples import support_line
 from flowbuilder.phone import CallSetup, NextPost, Script, SimulatedCall
 from flowbuilder.simulate import simulate
+from tests.processes import as_in_a_terminal
 
 EXPORT = Path(__file__).resolve().parents[1] / "exports" / "support_line.py"
 BLOCK_WIDGETS = textwrap.dedent(
@@ -45,6 +46,7 @@ def served(*command: str, env: dict[str, str] | None = None) -> Iterator[tuple[s
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
+        preexec_fn=as_in_a_terminal,
     )
     assert proc.stdout is not None
     killer = threading.Timer(60, proc.kill)  # a server that never starts fails the test

@@ -19,6 +19,7 @@ import pytest
 
 from flowbuilder.examples import support_line
 from flowbuilder.phone import CallSetup, SimulatedCall
+from tests.processes import as_in_a_terminal
 
 APP = "4346423A"
 _CALLIDS = itertools.count(660_000)
@@ -39,6 +40,7 @@ class Served:
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, **(env or {})},
+            preexec_fn=as_in_a_terminal,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         assert self.process.stdout is not None

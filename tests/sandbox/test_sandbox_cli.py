@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from flowbuilder import CallrClient, Sandbox
+from tests.processes import as_in_a_terminal
 
 from .conftest import CallbackApp
 
@@ -29,6 +30,7 @@ class Cli:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=as_in_a_terminal,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         assert self.proc.stdout is not None

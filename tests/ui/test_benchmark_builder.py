@@ -21,6 +21,7 @@ FIGURES = (
     "interactive_ms_empty",
     "plain_svg_ms",
     "drag_fps",
+    "drag_fps_cdp",
     "idle_fps",
     "interactive_vs_empty",
     "interactive_vs_plain_svg",
