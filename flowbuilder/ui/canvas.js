@@ -889,6 +889,7 @@ function render({ model, el: host }) {
     stats.mousemoves++;
     const dx = ev.clientX - gesture.startX, dy = ev.clientY - gesture.startY;
     if (!gesture.moved && Math.hypot(dx, dy) < CLICK_SLOP) { publishStats(); return; }
+    if (!gesture.moved && gesture.kind === "nodes") root.classList.add("fb-dragging");
     gesture.moved = true;
     if (gesture.kind === "nodes") {
       for (const [id, o] of gesture.origin) {
@@ -1011,6 +1012,7 @@ function render({ model, el: host }) {
     if (gesture && gesture.moved) setTimeout(scheduleMinimap, 0); // the final places
     if (gesture && gesture.ghost) gesture.ghost.remove();
     gesture = null;
+    root.classList.remove("fb-dragging");
     window.removeEventListener("mousemove", onMove);
     window.removeEventListener("mouseup", onUp);
     svg.classList.remove("fb-panning", "fb-wiring");

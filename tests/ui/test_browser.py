@@ -157,6 +157,14 @@ def test_builder_in_jupyterlab(jupyter_lab: Any, page: Any, artifacts: Path) -> 
     )
     edge = main.locator(".fb-edge[data-source='play_1'][data-outcome='next']")
     expect(edge).to_have_attribute("data-target", "end", timeout=TIMEOUT_MS)
+    # a click a few pixels off the line picks the edge (its wide hit path is never painted)
+    x, y = edge.locator(".fb-edge-line").evaluate(
+        """p => { const at = p.getPointAtLength(p.getTotalLength() / 4);
+                  const s = new DOMPoint(at.x, at.y).matrixTransform(p.getScreenCTM());
+                  return [s.x, s.y]; }"""
+    )
+    page.mouse.click(x, y + 4)
+    expect(edge).to_have_class(re.compile(r"\bfb-selected\b"), timeout=TIMEOUT_MS)
 
     # -- edit a parameter in the form --------------------------------------------------------
     fit(main)
