@@ -1,21 +1,17 @@
-"""A server restarted on the flow file it served before runs the program it compiled then: it
-starts without the graph library, and never runs a program its files no longer describe."""
+"""A server restarted on the flow file it served before runs the program it compiled then (that
+it then starts without the graph library is in test_serve_imports.py), and never runs a program
+its files no longer describe."""
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import flowbuilder as fb
 from flowbuilder.errors import FlowValidationError
-from flowbuilder.examples import dental_clinic, support_line
+from flowbuilder.examples import dental_clinic
 from flowbuilder.server import program_cache
 from flowbuilder.server.loading import to_program
 
@@ -110,45 +106,3 @@ def test_an_unwritable_cache_never_stops_a_server(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv(program_cache.ENV_VAR, str(blocker / "cache"))
     path = greeting("Hello.").save(tmp_path / "greet.json")
     assert fb.simulate(to_program(path)).heard == ["Hello."]
-
-
-def imports_of_a_start(flow_file: Path, env: dict[str, str]) -> tuple[str, set[str]]:
-    """The first line ``flowbuilder serve`` prints, and every module it imported before it."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-X",
-            "importtime",
-            "-m",
-            "flowbuilder",
-            "serve",
-            str(flow_file),
-            "--port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert process.stdout is not None
-    try:
-        first_line = process.stdout.readline()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=30)
-    return first_line, set(re.findall(r"^import time:.*\|\s+([\w.]+)$", err, re.MULTILINE))
-
-
-def test_flowbuilder_serve_restarted_loads_neither_the_graph_nor_validation(
-    cache: Path, tmp_path: Path
-):
-    path = support_line().save(tmp_path / "support_line.json")
-    env = {**os.environ, program_cache.ENV_VAR: str(cache)}
-    first_line, first = imports_of_a_start(path, env)
-    assert first_line.startswith("flowbuilder: serving 'support_line'")
-    assert "networkx" in first  # the first start compiles
-    again_line, again = imports_of_a_start(path, env)
-    assert again_line == first_line  # same flow, same version
-    assert {"networkx", "flowbuilder.flow", "flowbuilder.validate"} & again == set()
-    assert "flowbuilder.server.runner" in again  # the listing is real
