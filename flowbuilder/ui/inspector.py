@@ -52,9 +52,11 @@ class Field:
 def json_error(text: str, exc: json.JSONDecodeError) -> str:
     """A JSON mistake in one line that says where and, for the usual ones, what to do."""
     where = f"line {exc.lineno}, column {exc.colno}"
-    before = text[: exc.pos].rstrip()
-    if before.endswith(",") and text[exc.pos : exc.pos + 1] in ("]", "}"):
-        return f"not valid JSON at {where}: remove the comma before '{text[exc.pos]}'"
+    # Python 3.13 points at a trailing comma, 3.11 at what follows it
+    comma = text[: exc.pos].rstrip().endswith(",") or text[exc.pos : exc.pos + 1] == ","
+    after = text[exc.pos :].lstrip(", \t\r\n")[:1]
+    if comma and after in ("]", "}"):
+        return f"not valid JSON at {where}: remove the comma before '{after}'"
     if "'" in text and '"' not in text:
         return f'not valid JSON at {where}: JSON needs double quotes ("), not single ones'
     return f"not valid JSON at {where}: {exc.msg}"
