@@ -32,8 +32,12 @@ def lazy_attributes(
         setattr(sys.modules[package], name, value)
         return value
 
-    def __dir__() -> list[str]:  # tab completion shows the lazy names too
-        return sorted({*vars(sys.modules[package]), *lazy})
+    def __dir__() -> list[str]:  # tab completion: the public names, lazy ones too
+        names = vars(sys.modules[package])
+        public = names.get("__all__")
+        if public is None:
+            return sorted({*names, *lazy})
+        return sorted({*public, *(n for n in names if n.startswith("__"))})
 
     return __getattr__, __dir__
 

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from flowbuilder._cli_util import add_allow_argument
-from flowbuilder.errors import ExportError, FlowbuilderError, FlowError, ScenarioError
+from flowbuilder.errors import (
+    ExportError,
+    FlowbuilderError,
+    FlowError,
+    FlowValidationError,
+    ScenarioError,
+)
 from flowbuilder.hygiene import clean, clean_json, clean_lines
 from flowbuilder.server.command import add_arguments as add_serve_arguments
 
@@ -37,7 +44,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from flowbuilder.validate import validate
 
     flow = support_line()
-    print(f"{flow!r}")
+    nodes = flow.graph.number_of_nodes()
+    print(f"The sample support line: {nodes} nodes, calls start at {flow.entry!r}.")
     for issue in validate(flow):
         print(clean(f"  {issue}"))
     for title, script in DEMO_CALLS:
@@ -162,6 +170,9 @@ def _cmd_test(args: argparse.Namespace) -> int:
             if not cases:
                 raise ScenarioError(f"{args.scenarios}: no scenario name contains {args.k!r}")
         results = scenarios.run(flow, cases)
+    except FlowValidationError as exc:  # found by compiling: the file is named as on loading
+        print(clean_lines(f"flowbuilder test: {args.flow}: {exc}"), file=sys.stderr)
+        return 2
     except FlowbuilderError as exc:
         print(clean_lines(f"flowbuilder test: {exc}"), file=sys.stderr)
         return 2
@@ -312,6 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `flowbuilder demo | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141  # what a shell reports for a writer stopped by SIGPIPE, not a test failure
     return code
 
 

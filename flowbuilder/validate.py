@@ -17,6 +17,7 @@ warning: hi.prompt: uses {name} but no node sets it; set it with a 'set' node or
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from difflib import get_close_matches as close_matches
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -111,7 +112,11 @@ def _check_structure(graph: Graph) -> Iterator[Issue]:
                 "error",
                 node.id,
                 "kind",
-                f"unknown node kind {node.kind_name!r}; replace the node with a registered kind",
+                f"unknown node kind {node.kind_name!r}; replace the node with a registered kind"
+                + "".join(
+                    f" (did you mean {m!r}?)"
+                    for m in close_matches(str(node.kind_name), REGISTRY, 1)
+                ),
             )
 
 

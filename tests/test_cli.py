@@ -325,3 +325,57 @@ def test_help_lists_the_commands() -> None:
     assert proc.returncode == 0
     for command in ("export", "validate", "diff", "simulate", "test"):
         assert command in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["demo"], ["test", "exports/support_line.json", "exports/support_line.scenarios.json"]],
+)
+def test_a_reader_that_leaves_early_gets_no_traceback(args: list[str]) -> None:
+    """``flowbuilder demo | head -1``: the pipe closes before the output is written."""
+    root = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowbuilder", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=root,
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # long before the first line: importing flowbuilder takes longer
+    _, err = process.communicate(timeout=60)
+    assert err == b""
+    assert process.returncode == 141  # as a shell reports SIGPIPE: not "a scenario failed"
+
+
+def test_a_flow_test_cannot_run_names_the_file_and_suggests_the_kind(tmp_path: Path) -> None:
+    data = support_line().to_dict()
+    data["nodes"]["welcome"]["kind"] = "plya"
+    path = tmp_path / "typo.json"
+    path.write_text(json.dumps(data))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowbuilder",
+            "test",
+            str(path),
+            "exports/support_line.scenarios.json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"flowbuilder test: {path}: error: welcome.kind: unknown node kind 'plya'; replace the "
+        "node with a registered kind (did you mean 'play'?)\n"
+    )
+
+
+def test_the_demo_speaks_to_people() -> None:
+    done = run("demo")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0] == "The sample support line: 9 nodes, calls start at 'welcome'."
+    assert "## caller presses 1 for sales; the sales team answers" in lines

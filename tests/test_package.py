@@ -130,3 +130,7 @@ def test_validate_and_simulate_stay_functions_whatever_was_imported_first(first:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.strip() == "[] [] ['Hi'] ['Hi']", done.stderr
+
+
+def test_tab_completion_shows_the_public_names_only() -> None:
+    assert [name for name in dir(fb) if not name.startswith("__")] == fb.__all__

@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -184,24 +185,6 @@ def test_a_bad_flow_file_is_one_line_on_stderr(tmp_path: Path):
     assert "not valid JSON" in result.stderr
 
 
-def test_a_taken_port_is_one_line_on_stderr(flow_file: Path):
-    import socket
-
-    with socket.socket() as other:
-        other.bind(("127.0.0.1", 0))
-        other.listen()
-        port = other.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "flowbuilder", "serve", str(flow_file), "--port", str(port)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    assert result.returncode == 1
-    assert "the address is in use" in result.stderr
-    assert result.stderr.count("\n") == 1
-
-
 def test_an_exported_module_serves_itself(tmp_path: Path):
     from flowbuilder.export import export_python
 
@@ -218,3 +201,32 @@ def test_an_exported_module_serves_itself(tmp_path: Path):
         assert served_too.head[0].startswith("flowbuilder: serving 'support_line'")
     finally:
         served_too.stop()
+
+
+@pytest.mark.parametrize("command", ["serve", "sandbox"])
+def test_an_address_that_cannot_be_used_is_one_line_naming_it(flow_file: Path, command: str):
+    args = ["serve", str(flow_file)] if command == "serve" else ["sandbox"]
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        in_use = subprocess.run(
+            [sys.executable, "-m", "flowbuilder", *args, "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    bad_host = subprocess.run(
+        [sys.executable, "-m", "flowbuilder", *args, "--host", "999.1.1.1", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert in_use.returncode == bad_host.returncode == 1
+    assert in_use.stderr == (
+        f"flowbuilder {command}: cannot listen on 127.0.0.1:{port}: the address is in use by "
+        "another program; stop it or choose another port\n"
+    )
+    assert bad_host.stderr.startswith(f"flowbuilder {command}: cannot listen on host '999.1.1.1'")
+    assert bad_host.stderr.count("\n") == 1
+    assert "Errno" not in in_use.stderr + bad_host.stderr

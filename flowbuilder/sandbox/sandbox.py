@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from tornado.httpserver import HTTPServer
-from tornado.netutil import bind_sockets
 
+from flowbuilder._listen import listen
 from flowbuilder._loopthread import LoopThread
 from flowbuilder._rerun import Live
 from flowbuilder.callr import jsonrpc
@@ -165,7 +165,7 @@ class Sandbox:
             if previous is not None and previous is not self:
                 log.info("stopping the sandbox already on port %s", self._port)
                 previous.stop()
-        sockets = bind_sockets(self._port, self.host)
+        sockets = listen(self.host, self._port)
         self._port = sockets[0].getsockname()[1]
         if self.account is None or self._db is not None:  # memory state outlives a restart
             self.account = Account(dids=self._did_seed, clis=self._cli_seed, db=self._db)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import errno
 import html
 import logging
 import secrets
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tornado.httpserver import HTTPServer
 
+from flowbuilder._listen import listen
 from flowbuilder._loopthread import LoopThread
 from flowbuilder._rerun import Live
 from flowbuilder.callr.constants import DEFAULT_ANSWER_BUDGET_MS
@@ -244,16 +244,7 @@ class ServerHandle:
         """Bind the port (here, so errors show at once) and start the server's thread."""
         if self._state != "new":
             raise RuntimeError(f"server {self.name!r} was already started")
-        try:
-            sockets = _bind(self.host, self._requested_port)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise OSError(
-                    exc.errno,
-                    f"cannot serve on {self.host}:{self._requested_port}: the address is in use "
-                    "by another program; stop it or choose another port",
-                ) from None
-            raise
+        sockets = listen(self.host, self._requested_port)
         self._port = sockets[0].getsockname()[1]
         try:
             self._thread.start(lambda: self._setup(sockets))
@@ -393,32 +384,6 @@ class ServerHandle:
         )
 
 
-def _bind(host: str, port: int, backlog: int = 1024) -> list[socket.socket]:
-    """Listening sockets for every address of *host* (one port for all), SO_REUSEADDR set so a
-    restarted server can bind at once. Unlike tornado's bind_sockets, nothing leaks on failure."""
-    infos = socket.getaddrinfo(
-        host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
-    )
-    sockets: list[socket.socket] = []
-    try:
-        for family, kind, proto, _, address in sorted(set(infos), key=lambda info: info[0]):
-            sock = socket.socket(family, kind, proto)
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:  # a separate IPv4 socket serves IPv4
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            if port == 0 and len(sockets) > 1:  # the same free port on every address
-                address = (address[0], sockets[0].getsockname()[1], *address[2:])
-            sock.setblocking(False)
-            sock.bind(address)
-            sock.listen(backlog)
-    except OSError:
-        for sock in sockets:
-            sock.close()
-        raise
-    return sockets
-
-
 def _url_host(host: str) -> str:
     if host in ("", "0.0.0.0"):
         return "127.0.0.1"
@@ -465,12 +430,15 @@ def _check(
         raise ValueError(f"port must be 0 (any free port) to 65535, got {port!r}")
     if public_url is not None:
         if urlsplit(public_url).scheme not in ("http", "https"):
-            raise ValueError(f"public_url must be an http(s) URL, got {public_url!r}")
+            raise ValueError(
+                "the public URL (public_url, --public-url) must be an http(s) URL, "
+                f"got {public_url!r}"
+            )
         if not (login and password) and not insecure:
             raise ValueError(
                 "a public URL needs a login and password (the REALTIME10 app's): anyone who "
-                "finds the URL could post callbacks; pass insecure=True (--insecure) to serve "
-                "it open anyway"
+                "finds the URL could post callbacks; pass --insecure (insecure=True in Python) "
+                "to serve it open anyway"
             )
     if max_body_bytes < 1024:
         raise ValueError(f"max_body_bytes must be at least 1024, got {max_body_bytes}")
