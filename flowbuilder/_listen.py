@@ -18,7 +18,7 @@ def listen(host: str, port: int, backlog: int = 1024) -> list[socket.socket]:
             host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
         )
     except socket.gaierror as exc:
-        raise OSError(f"cannot listen on host {host!r}: {exc.strerror}") from None
+        raise OSError(f"cannot serve on host {host!r}: {exc.strerror}") from None
     sockets: list[socket.socket] = []
     try:
         for family, kind, proto, _, address in sorted(set(infos), key=lambda info: info[0]):
@@ -38,8 +38,8 @@ def listen(host: str, port: int, backlog: int = 1024) -> list[socket.socket]:
         where = f"{host}:{port}"
         if exc.errno == errno.EADDRINUSE:
             raise OSError(
-                f"cannot listen on {where}: the address is in use by another program; "
+                f"cannot serve on {where}: the address is in use by another program; "
                 "stop it or choose another port"
             ) from None
-        raise OSError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+        raise OSError(f"cannot serve on {where}: {exc.strerror or exc}") from None
     return sockets

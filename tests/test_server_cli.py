@@ -224,9 +224,9 @@ def test_an_address_that_cannot_be_used_is_one_line_naming_it(flow_file: Path, c
     )
     assert in_use.returncode == bad_host.returncode == 1
     assert in_use.stderr == (
-        f"flowbuilder {command}: cannot listen on 127.0.0.1:{port}: the address is in use by "
+        f"flowbuilder {command}: cannot serve on 127.0.0.1:{port}: the address is in use by "
         "another program; stop it or choose another port\n"
     )
-    assert bad_host.stderr.startswith(f"flowbuilder {command}: cannot listen on host '999.1.1.1'")
+    assert bad_host.stderr.startswith(f"flowbuilder {command}: cannot serve on host '999.1.1.1'")
     assert bad_host.stderr.count("\n") == 1
     assert "Errno" not in in_use.stderr + bad_host.stderr

@@ -431,7 +431,7 @@ def _check(
     if public_url is not None:
         if urlsplit(public_url).scheme not in ("http", "https"):
             raise ValueError(
-                "the public URL (public_url, --public-url) must be an http(s) URL, "
+                f"public_url must be an http(s) URL (--public-url on the command line), "
                 f"got {public_url!r}"
             )
         if not (login and password) and not insecure:
