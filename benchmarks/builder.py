@@ -85,16 +85,16 @@ b200""",
     'empty = fb.Builder(fb.Flow("empty"))\nempty',
 ]
 
-# Counts the animation frames in which the dragged node's transform changed, and all frames.
+# Counts the animation frames in which the dragged node moved on the screen, and all frames.
 FRAME_COUNTER = """(sel) => {
     const node = document.querySelector(sel);
-    const state = {frames: 0, moved: 0, first: 0, last: 0, stop: false,
-                   t: node.getAttribute('transform')};
+    const where = () => { const r = node.getBoundingClientRect(); return `${r.left},${r.top}`; };
+    const state = {frames: 0, moved: 0, first: 0, last: 0, stop: false, t: where()};
     window.__fbDrag = state;
     const tick = (now) => {
         if (state.stop) return;
         state.frames++;
-        const t = node.getAttribute('transform');
+        const t = where();
         if (t !== state.t) {
             state.moved++; state.t = t; state.last = now;
             if (!state.first) state.first = now;

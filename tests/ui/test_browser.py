@@ -342,8 +342,36 @@ def test_builder_in_jupyterlab(jupyter_lab: Any, page: Any, artifacts: Path) -> 
     assert visible, "no node in view"
     before_stats = stats(big)
     x, y = center(node(big, visible))
-    drag(page, (x, y), (x + 120, y + 90), steps=60)
+    start = node(big, visible).bounding_box()
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 120, y + 90, steps=60)
+    # while the button is held the box is under the pointer and its edges stay attached to it
+    held = node(big, visible).bounding_box()
+    assert (held["x"] - start["x"], held["y"] - start["y"]) == (
+        pytest.approx(120, abs=2),
+        pytest.approx(90, abs=2),
+    )
+    attached = big.evaluate(
+        """(root, id) => {
+            const n = root.querySelector(`.fb-node[data-node='${id}']`).getBoundingClientRect();
+            const lines = root.querySelectorAll(`.fb-edge[data-source='${id}'] .fb-edge-line,
+                                                 .fb-edge[data-target='${id}'] .fb-edge-line`);
+            return [...lines].map((p) => { const r = p.getBoundingClientRect();
+                return r.right >= n.left - 12 && r.left <= n.right + 12
+                    && r.bottom >= n.top - 12 && r.top <= n.bottom + 12; });
+        }""",
+        visible,
+    )
+    assert attached, "the dragged node has no edges"
+    assert all(attached), attached
+    page.mouse.up()
     time.sleep(0.5)  # let the kernel's echo of the move arrive and be drawn
+    dropped = node(big, visible).bounding_box()
+    assert (dropped["x"], dropped["y"]) == (
+        pytest.approx(held["x"], abs=2),
+        pytest.approx(held["y"], abs=2),
+    )
     after_stats = stats(big)
     assert after_stats["mousemoves"] - before_stats["mousemoves"] >= 50
     assert after_stats["dragFrames"] - before_stats["dragFrames"] >= 50
