@@ -10,6 +10,12 @@ import errno
 import socket
 
 
+def check_port(port: object) -> None:
+    """Refuse a port no socket can have (the OS would pick a random one for some)."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be 0 (any free port) to 65535, got {port!r}")
+
+
 def listen(host: str, port: int, backlog: int = 1024) -> list[socket.socket]:
     """Sockets listening on every address of *host* (one port for all), SO_REUSEADDR set so a
     restarted server can bind at once. OSError in one line naming the host and port."""

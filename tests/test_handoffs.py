@@ -46,6 +46,46 @@ def test_on_error_catches_a_failure_outcome_left_unconnected() -> None:
     assert t.status == "completed"
 
 
+def test_on_error_catches_an_unconnected_failure_inside_a_subflow() -> None:
+    crm = fb.Flow("crm").add("lookup", "python", function="flowbuilder.examples:no_such_function")
+    crm.add("found", "play", prompt="Found you.").connect("lookup", "found", "next")
+    flow = (
+        fb.Flow("line")
+        .use(crm)
+        .add("ask", "subflow", flow="crm")
+        .add("thanks", "play", prompt="Thanks.")
+        .add("sorry", "play", prompt="Our systems are down, please call back later.")
+        .add("end", "hangup")
+        .connect("ask", "thanks", "done")
+        .connect("thanks", "end")
+        .connect("sorry", "end")
+        .configure(on_error="sorry")
+    )
+    t = fb.simulate(flow)
+    assert t.heard == ["Our systems are down, please call back later."]
+    assert "thanks" not in t.path  # the failure did not return through done
+    # without an error path, a subflow's loose end still returns to the node that called it
+    t = fb.simulate(flow.configure(on_error=None))
+    assert t.heard == ["Thanks."]
+
+
+def test_on_error_catches_a_failed_http_request_left_unconnected() -> None:
+    flow = (
+        fb.Flow("lookup")
+        .add("crm", "http_request", url="http://127.0.0.1:9/customers", timeout_ms=500)
+        .add("hello", "play", prompt="Hello.")
+        .add("sorry", "play", prompt="Our systems are down, please call back later.")
+        .add("end", "hangup")
+        .connect("crm", "hello", "success")
+        .connect("hello", "end")
+        .connect("sorry", "end")
+        .configure(on_error="sorry")
+    )
+    t = fb.simulate(flow)  # loopback is refused by default: the request fails
+    assert t.heard == ["Our systems are down, please call back later."]
+    assert any("outcome 'failed' is not connected" in e.text for e in t.events)
+
+
 def test_an_unconnected_outcome_that_is_not_a_failure_still_hangs_up() -> None:
     flow = failing_lookup(on_error=True)
     flow.add("menu", "menu", prompt="Press 1.", options=[{"outcome": "one", "digits": "1"}])
@@ -140,6 +180,23 @@ def test_ports_are_range_checked(port: int) -> None:
         fb.serve(support_line(), port=port, name="ports")
     done = subprocess.run(
         [sys.executable, "-m", "flowbuilder", "serve", "x.json", "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "is not a port: use 0 (any free port) to 65535" in done.stderr
+
+
+@pytest.mark.parametrize("port", [99999, -1])
+def test_sandbox_ports_are_range_checked(port: int) -> None:
+    from flowbuilder.sandbox import Sandbox
+
+    with pytest.raises(ValueError, match="port must be 0"):
+        Sandbox(port=port)
+    done = subprocess.run(
+        [sys.executable, "-m", "flowbuilder", "sandbox", "--port", str(port)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -397,6 +397,15 @@ def test_a_public_url_without_credentials_is_refused_unless_insecure():
         assert handle.url == "https://ivr.example.com/"
 
 
+def test_a_login_without_a_password_is_refused_in_python_too():
+    with pytest.raises(ValueError, match="login needs a password"):
+        serve(support_line(), name="half", login="callr")
+    with pytest.raises(ValueError, match="login needs a password"):
+        serve(support_line(), name="half", login="callr", password="")
+    with pytest.raises(ValueError, match="password needs a login"):
+        serve(support_line(), name="half", password="s3cret")
+
+
 def test_public_url_is_the_url_to_give_callr():
     with serve(
         support_line(),

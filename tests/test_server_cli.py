@@ -185,6 +185,30 @@ def test_a_bad_flow_file_is_one_line_on_stderr(tmp_path: Path):
     assert "not valid JSON" in result.stderr
 
 
+def test_a_public_url_needs_credentials_or_insecure(flow_file: Path):
+    public = ["serve", str(flow_file), "--port", "0", "--public-url", "https://ivr.example.com/"]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FLOWBUILDER_")}
+    refused = subprocess.run(
+        [sys.executable, "-m", "flowbuilder", *public],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+    )
+    assert refused.returncode == 1  # a refused option, as an address in use
+    assert refused.stderr.count("\n") == 1
+    assert "a public URL needs a login and password" in refused.stderr
+    assert "--insecure" in refused.stderr
+    proc = Served([sys.executable, "-m", "flowbuilder", *public, "--insecure"], env=environment)
+    try:
+        assert proc.url == "https://ivr.example.com/"
+        local = proc.until("listening on: ").removeprefix("listening on: ")
+        with httpx.Client(timeout=10) as client:  # open, as asked
+            assert client.post(local, json=first_post()).json()["command"] == "play"
+    finally:
+        proc.stop()
+
+
 def test_an_exported_module_serves_itself(tmp_path: Path):
     from flowbuilder.export import export_python
 

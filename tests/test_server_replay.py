@@ -106,10 +106,11 @@ def test_replaying_the_menu_state_never_resets_its_failures(server, client) -> N
     body = first_post()
     menu = client.post(server.url, json=body).json()
     wrong = client.post(server.url, json=after(body, menu, "9")).json()  # failures=1, asks again
-    assert wrong["command"] == "read"
-    for _ in range(20):  # the state with failures=1, again and again
-        assert client.post(server.url, json=after(body, menu, "9")).status_code in (200, 409)
-    second = client.post(server.url, json=after(body, wrong, "9")).json()
+    second = client.post(server.url, json=after(body, wrong, "9")).json()  # failures=2
+    assert second["command"] == "read"
+    for digit in "5678":  # the state with failures=1 again, with other wrong keys each time
+        replayed = client.post(server.url, json=after(body, wrong, digit))
+        assert replayed.status_code == 409
     third = client.post(server.url, json=after(body, second, "9")).json()
     assert third["params"]["media_id"].endswith("Too many wrong keys.")  # max_failures hit
 
@@ -226,3 +227,22 @@ def test_the_memory_guard_verdicts() -> None:
     assert isinstance(guard.check(1, 1, b"old"), Refuse)
     guard.ended(1)
     assert isinstance(guard.check(1, 2, b"d"), Refuse)
+
+
+def test_servers_sharing_a_replay_store_refuse_what_the_other_answered(client) -> None:
+    # two servers (as two processes behind one URL would be) with one secret and one store: a
+    # step answered by one cannot be replayed to the other
+    store = MemoryReplayGuard()
+    with (
+        fb.serve(bank(), name="replay-a", secret="shared", replay=store) as a,
+        fb.serve(bank(), name="replay-b", secret="shared", replay=store) as b,
+    ):
+        body = first_post()
+        menu = client.post(a.url, json=body).json()
+        voicemail = client.post(b.url, json=after(body, menu, "2")).json()
+        assert voicemail["command"] == "play"
+        replayed = client.post(a.url, json=after(body, menu, "1"))
+        assert replayed.status_code == 409
+        assert "not the call's current step" in replayed.text
+        retried = client.post(a.url, json=after(body, menu, "2"))  # the same POST again
+        assert retried.json() == voicemail

@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from tornado.httpserver import HTTPServer
 
-from flowbuilder._listen import listen
+from flowbuilder._listen import check_port, listen
 from flowbuilder._loopthread import LoopThread
 from flowbuilder._rerun import Live
 from flowbuilder.callr import jsonrpc
@@ -84,6 +84,7 @@ class Sandbox:
         max_body: int = MAX_BODY,
         start: Moment | None = None,
     ) -> None:
+        check_port(port)
         if clock not in ("simulated", "real"):
             raise ValueError(f"clock must be 'simulated' or 'real', got {clock!r}")
         if (login is None) != (password is None):

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tornado.httpserver import HTTPServer
 
-from flowbuilder._listen import listen
+from flowbuilder._listen import check_port, listen
 from flowbuilder._loopthread import LoopThread
 from flowbuilder._rerun import Live
 from flowbuilder.callr.constants import DEFAULT_ANSWER_BUDGET_MS
@@ -34,6 +34,7 @@ from flowbuilder.server.calls import ActiveCall
 from flowbuilder.server.events import EventLog, Subscriber
 from flowbuilder.server.handler import make_app
 from flowbuilder.server.loading import Servable, to_program
+from flowbuilder.server.replay import ReplayGuard
 from flowbuilder.server.routes import Deployment, make_auth, normalize_path, performs_http
 from flowbuilder.server.service import CallbackService
 
@@ -426,8 +427,7 @@ def _check(
     """Refuse bad arguments before anything starts, one line each."""
     if not path.startswith("/"):
         raise ValueError(f"path must start with '/', got {path!r}")
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ValueError(f"port must be 0 (any free port) to 65535, got {port!r}")
+    check_port(port)
     if public_url is not None:
         if urlsplit(public_url).scheme not in ("http", "https"):
             raise ValueError(
@@ -440,6 +440,12 @@ def _check(
                 "finds the URL could post callbacks; pass --insecure (insecure=True in Python) "
                 "to serve it open anyway"
             )
+    if bool(login) != bool(password):
+        raise ValueError(
+            "login needs a password (an empty one would let anyone in)"
+            if login
+            else "password needs a login"
+        )
     if max_body_bytes < 1024:
         raise ValueError(f"max_body_bytes must be at least 1024, got {max_body_bytes}")
     if not 100 <= answer_budget_ms <= 4900:
@@ -476,6 +482,7 @@ def serve(
     max_events: int = 10_000,
     allow: Iterable[str] | None = None,
     clock: Callable[[], float] | None = None,
+    replay: ReplayGuard | None = None,
 ) -> ServerHandle:
     """Serve flows as a CALLR REAL-TIME callback URL, in a background thread; returns at once.
 
@@ -498,6 +505,11 @@ def serve(
 
     *allow*: modules whose functions the python nodes of flows read from files may call
     (:mod:`flowbuilder.trust`).
+
+    *replay*: where the last step of each call is kept (a
+    :class:`~flowbuilder.server.replay.ReplayGuard`; give servers of one URL the same one); by
+    default in this process, bounded. A server that replaces another keeps the other's unless
+    given one.
     """
     if isinstance(flow_or_program, Mapping):
         if app is not None:
@@ -542,11 +554,13 @@ def serve(
         answer_budget_ms=answer_budget_ms,
         clock=clock,
     )
+    if replay is not None:
+        service.replay = replay
     norm = normalize_path(path)
     for app_hash, program in entries:
         service.routes.add(Deployment(program, norm, app_hash, make_auth(login, password)))
     if previous is not None:
-        port = _take_over(previous, service, host, port, secret is None)
+        port = _take_over(previous, service, host, port, secret is None, replay is None)
     handle = ServerHandle(
         name=key,
         host=host,
@@ -563,7 +577,12 @@ def serve(
 
 
 def _take_over(
-    previous: ServerHandle, service: CallbackService, host: str, port: int, same_secret: bool
+    previous: ServerHandle,
+    service: CallbackService,
+    host: str,
+    port: int,
+    same_secret: bool,
+    same_replay: bool,
 ) -> int:
     """Stop *previous* and carry over into *service* what its calls need; the port to use."""
     logger.info("%s: replacing the server at %s", previous.name, previous.local_url)
@@ -572,7 +591,8 @@ def _take_over(
     if same_secret:  # the calls in progress were signed with it
         service.config = old.config
     service.events = old.events
-    service.replay = old.replay
+    if same_replay:
+        service.replay = old.replay
     service.calls.adopt(old.calls.snapshot())
     for deployment in service.routes.deployments():
         for before in old.routes.deployments():  # calls begun there finish on their version
