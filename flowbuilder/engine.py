@@ -365,16 +365,16 @@ class _Run:
         target = node.edges.get(outcome)
         if target is not None:
             return self.enter(self.flow, target)
+        kind = REGISTRY.get(node.kind)
+        failed = kind is not None and outcome in kind.failure_outcomes
+        if failed and self.root.on_error is not None and not self.on_error_taken:
+            # an unhandled failure is an error, in a subflow too: the flow's error path catches it
+            return Fail(f"{self.where()}: outcome {outcome!r} is not connected")
         if self.returns:  # the end of a subflow returns to the node that called it, through done
             self.flow, self.node = self.returns.pop()
             self.program = self.root.flow(self.flow)
             self.scratch = {}
             return Go("done")
-        kind = REGISTRY.get(node.kind)
-        failed = kind is not None and outcome in kind.failure_outcomes
-        if failed and self.root.on_error is not None and not self.on_error_taken:
-            # an unhandled failure is an error: the flow's error path catches it
-            return Fail(f"{self.where()}: outcome {outcome!r} is not connected")
         self.note(f"{self.where()}: outcome {outcome!r} is not connected; hanging up")
         self.node = None
         self.scratch = {}

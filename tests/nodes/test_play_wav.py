@@ -71,3 +71,24 @@ def test_the_sound_travels_in_the_saved_flow_and_the_exported_module(tmp_path: P
     assert Flow.load(flow.save(tmp_path / "ding.json")) == flow
     module = fb.export_python(flow, tmp_path / "ding.py")
     assert simulate(fb.load(module)).heard == ["[WAV audio, 0.04s, 364 bytes]"]
+
+
+def test_a_served_flow_plays_its_sound_to_a_sandbox_caller() -> None:
+    # end to end over HTTP: the served flow sends play_wav_data, the sandbox checks and plays it
+    from flowbuilder.sandbox import Sandbox
+
+    audio = fb.wav_data(wav_bytes(60.0))  # about a minute of 8 kHz audio: 1.3 MB of base64
+    flow = (
+        Flow("chime")
+        .add("chime", "play_wav", audio=audio)
+        .add("bye", "hangup")
+        .connect("chime", "bye")
+    )
+    with Sandbox() as sb, fb.serve(flow, name="play-wav-test") as server:
+        client = sb.client()
+        app = client.apps.create("Chime", url=server.url)
+        did = client.apps.get_dids(only_available=True)[0]
+        client.apps.assign_did(app, did)
+        t = sb.call_in(did.intl_number, "+33612345678", [])
+    assert t.heard == ["[WAV audio, 60s, 960044 bytes]"]
+    assert t.status == "completed"
