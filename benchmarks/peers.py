@@ -30,7 +30,9 @@ flow); ``cold_start_ms_tornado`` / ``_fastapi`` the same for the peers.
 ``flowbuilder_output_lines_per_callback`` shows that every callback got its line (counted after
 SIGTERM: nothing lost). ``--ablations`` adds
 flowbuilder without each of its speed-ups (``WITHOUT``); ``speedups`` gives flowbuilder over each
-(above 1: it pays), in throughput and in CPU per callback.
+(above 1: it pays), in throughput and in CPU per callback. ``--python PATH`` (repeatable) adds
+flowbuilder served by another interpreter in the same rounds; ``other_pythons`` gives each over
+the one running this script (above 1: it serves faster).
 
     python benchmarks/peers.py            # about two minutes
     python benchmarks/peers.py --quick    # a few seconds: checks the script works
@@ -589,11 +591,32 @@ def ablations() -> list[str]:
     return names
 
 
-def servers_for(names: list[str], peers_dir: Path, flow_file: Path) -> list[Server]:
-    python = sys.executable
+def served_by(python: str, flow_file: Path) -> list[str]:
+    """``flowbuilder serve flow_file`` as that interpreter's environment runs it."""
     console = Path(python).with_name("flowbuilder")
     serve = [str(console)] if console.exists() else [python, "-m", "flowbuilder"]
-    serve += ["serve", str(flow_file)]
+    return [*serve, "serve", str(flow_file)]
+
+
+def other_pythons(pythons: list[str], flow_file: Path) -> list[Server]:
+    """flowbuilder served by each of these interpreters (which must have it installed)."""
+    servers = []
+    for python in pythons:
+        found = subprocess.run(
+            [python, "-c", "import platform, flowbuilder; print(platform.python_version())"],
+            capture_output=True,
+            text=True,
+        )
+        if found.returncode != 0:
+            raise SystemExit(f"peers.py: {python} cannot import flowbuilder: install it there")
+        name = f"flowbuilder_py{found.stdout.strip()}"
+        servers.append(Server(name, served_by(python, flow_file), "_fb"))
+    return servers
+
+
+def servers_for(names: list[str], peers_dir: Path, flow_file: Path) -> list[Server]:
+    python = sys.executable
+    serve = served_by(python, flow_file)
     known = {
         "flowbuilder": Server("flowbuilder", serve, "_fb"),
         "flowbuilder_quiet": Server("flowbuilder_quiet", [*serve, "--quiet"], "_fb"),
@@ -666,6 +689,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         action="store_true",
         help="also flowbuilder without each of its speed-ups (" + ", ".join(WITHOUT) + ")",
     )
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also flowbuilder served by this interpreter, in the same rounds (repeatable)",
+    )
     parser.add_argument("--peers-dir", type=Path, default=PEERS_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 20)
@@ -684,6 +714,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         flow_file = support_line().save(workdir / "support_line.json")
         servers = servers_for(names, args.peers_dir, flow_file)
+        servers += other_pythons(args.python, flow_file)
         trivial = servers_for(["trivial"], args.peers_dir, flow_file)[0]
         with running([*servers, trivial], workdir, pin):
             if pin:
@@ -791,6 +822,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         values = ratios("flowbuilder", "flowbuilder_quiet")
         out["output_on_vs_quiet"] = round(statistics.median(values), 3)
         out["output_on_vs_quiet_quartiles"] = quartiles(values)
+    for name in results:  # above 1: this interpreter serves faster than the one running this
+        if name.startswith("flowbuilder_py"):
+            values = ratios(name, "flowbuilder")
+            out.setdefault("other_pythons", {})[name.removeprefix("flowbuilder_")] = {
+                "vs_flowbuilder": round(statistics.median(values), 3),
+                "quartiles": quartiles(values),
+                "cpu_per_callback": round(cpu_us(name) / cpu_us("flowbuilder"), 3),
+            }
     for name in WITHOUT:
         if name in results:  # above 1: the speed-up pays
             values = ratios("flowbuilder", name)
