@@ -24,7 +24,6 @@ from typing import Any
 
 import networkx as nx
 
-import flowbuilder.nodes  # noqa: F401  (registers every kind)
 from flowbuilder import flowfile
 from flowbuilder.errors import FlowError, UnknownNodeKindError
 from flowbuilder.flowdiff import FlowDiff

@@ -25,6 +25,10 @@ NOT_FOR_SERVING = (
     "flowbuilder.export.svg",
     "flowbuilder.scenarios",
     "httpx",  # the HTTP client, for flows that make requests (this one makes none)
+    "flowbuilder.nodes.business_hours",  # kinds this flow does not use
+    "flowbuilder.nodes.http_request",
+    "flowbuilder.nodes.python",
+    "flowbuilder.nodes.branch",
 )
 
 

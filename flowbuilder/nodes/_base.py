@@ -9,10 +9,11 @@ exports are all derived from that declaration.
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Final, Literal, TypeVar
 
 import msgspec
 
@@ -471,16 +472,60 @@ class CommandKind(NodeKind):
 
 # -- registry ------------------------------------------------------------------------------------
 
-REGISTRY: dict[str, NodeKind] = {}
+class Registry(MutableMapping[str, "NodeKind"]):
+    """Every node kind by name. A kind's module (``flowbuilder.nodes.<name>``) is imported when
+    the kind is first asked for, so a server loads only the kinds its flows use; listing the
+    kinds imports them all."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, NodeKind] = {}
+        self._complete = False
+
+    def add(self, kind: NodeKind) -> None:
+        if kind.name in self._kinds:
+            raise ValueError(f"node kind {kind.name!r} is registered twice")
+        self._kinds[kind.name] = kind
+
+    def __getitem__(self, name: str) -> NodeKind:
+        kind = self._kinds.get(name)
+        if kind is None:
+            from flowbuilder.nodes import KINDS  # the package's list, read once it is set up
+
+            if name not in KINDS:
+                raise KeyError(name)
+            importlib.import_module(f"flowbuilder.nodes.{name}")
+            kind = self._kinds[name]
+        return kind
+
+    def _everything(self) -> dict[str, NodeKind]:
+        if not self._complete:
+            from flowbuilder.nodes import KINDS
+
+            for name in KINDS:
+                self[name]
+            self._complete = True
+        return self._kinds
+
+    def __setitem__(self, name: str, kind: NodeKind) -> None:  # a kind of the caller's own
+        self._kinds[name] = kind
+
+    def __delitem__(self, name: str) -> None:
+        del self._kinds[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._everything()))
+
+    def __len__(self) -> int:
+        return len(self._everything())
+
+
+REGISTRY: Final = Registry()
 K = TypeVar("K", bound=type[NodeKind])
 
 
 def register(cls: K) -> K:
     """Class decorator: declare a kind by adding one instance to the registry."""
-    kind = cls()
-    if kind.name in REGISTRY:
-        raise ValueError(f"node kind {kind.name!r} is registered twice")
-    REGISTRY[kind.name] = kind
+    REGISTRY.add(cls())
     return cls
 
 

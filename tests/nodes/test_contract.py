@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from flowbuilder import Flow, Script, simulate, validate
+from flowbuilder import Flow, Script, nodes, simulate, validate
 from flowbuilder.errors import FlowError, NodeConfigError
 from flowbuilder.nodes import kinds
 from flowbuilder.nodes._base import NodeKind, Param
@@ -319,3 +322,33 @@ def test_minimal_instance_runs_without_the_error_path(kind: NodeKind, api_url: s
     if not kind.ends_call:
         assert t.path[-2:] == ["end", "bye"]
         assert t.heard[-1] == "That is all."
+
+
+LOADED_KINDS = """import sys
+from flowbuilder.nodes import REGISTRY
+for name in sys.argv[1:]:
+    assert REGISTRY[name].name == name, name
+print(" ".join(sorted(m.rsplit(".", 1)[1] for m in sys.modules
+                      if m.startswith("flowbuilder.nodes.") and "._" not in m)))
+"""
+
+
+def loaded_after_asking_for(*names: str) -> list[str]:
+    """The kind modules a fresh process has loaded after asking the registry for *names*."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_KINDS, *names], capture_output=True, text=True, check=True
+    )
+    return done.stdout.split()
+
+
+def test_every_kind_module_is_listed_and_registers_its_own_name() -> None:
+    folder = Path(nodes.__file__).parent
+    modules = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
+    assert sorted(nodes.KINDS) == modules  # a new kind's module must be listed to be found
+    assert loaded_after_asking_for(*nodes.KINDS) == modules
+    assert len(nodes.REGISTRY) == len(modules)
+
+
+def test_a_kind_is_loaded_when_first_asked_for() -> None:
+    assert loaded_after_asking_for() == []
+    assert loaded_after_asking_for("play") == ["play"]
