@@ -50,7 +50,7 @@ from flowbuilder.callr import commands, wire
 from flowbuilder.callstate import STATE_KEY, CallState, Signer, pack, signed_bytes, unpack
 from flowbuilder.effects import Effect, EffectResult
 from flowbuilder.facts import CallFacts
-from flowbuilder.names import ERROR_VARIABLE
+from flowbuilder.names import ERROR_VARIABLE, FALLBACK_MESSAGE
 from flowbuilder.nodes._base import (
     DEFAULT_VOICE,
     REGISTRY,
@@ -67,8 +67,6 @@ from flowbuilder.nodes._base import (
 )
 from flowbuilder.program import Program
 
-#: Spoken, then the call is hung up, when nothing else can be done (a flow setting overrides it).
-FALLBACK_MESSAGE: Final = "Sorry, something went wrong. Goodbye."
 _HANGUP: Final = Send(commands.HANGUP)
 _ACTIONS: Final = (Send, Go, Perform, Fail, EnterSubflow)
 

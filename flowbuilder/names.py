@@ -18,5 +18,8 @@ NODE_ID: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 FLOW_NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
 #: The variable holding why a node failed, set before the flow takes its error path.
 ERROR_VARIABLE: Final = "last_error"
+#: Spoken, then the call is hung up, when nothing else can be done (the flow's
+#: ``fallback_message`` setting overrides it).
+FALLBACK_MESSAGE: Final = "Sorry, something went wrong. Goodbye."
 #: An outcome label (the key of an edge): letters, digits, _ or -, 32 at most.
 OUTCOME_NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,31}\Z")

@@ -587,3 +587,15 @@ def test_every_new_issue_names_its_node_or_setting() -> None:
         for issue in found:
             assert issue.node_id or issue.field, issue
             assert "\n" not in issue.message
+
+
+def test_an_english_apology_in_another_languages_voice_is_a_warning() -> None:
+    flow = said("Bonjour").configure(voice="TTS_FR-FR_AUDREY")
+    assert messages(flow) == [
+        "warning: fallback_message: when a call fails, callers hear the English 'Sorry, something "
+        "went wrong. Goodbye.' spoken by TTS_FR-FR_AUDREY: set fallback_message in the flow's "
+        "language"
+    ]
+    flow.configure(fallback_message="Désolé, une erreur est survenue. Au revoir.")
+    assert messages(flow) == []
+    assert messages(said("Hello").configure(voice="TTS_EN-GB_DANIEL")) == []
