@@ -1,5 +1,5 @@
 # Two entry points: `make lab` (set up, then open the quickstart in JupyterLab) and `make test`.
-# The newest Python >= 3.11 found runs everything (3.12+ serves faster: eager tasks); PY=... wins.
+# The newest Python >= 3.11 found runs everything (3.11 serves fastest, see the README); PY=... wins.
 PY ?= $(shell for p in python3.13 python3.12 python3; do \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo $$p && break; \
 	done)

@@ -143,6 +143,20 @@ SDK_COMMANDS: dict[str, tuple[tuple[str, dict[str, Any]], str]] = {
 }
 
 
+def test_a_label_that_looks_like_a_number_comes_back_as_text(world: Any) -> None:
+    sb, flow, _, _, number = world
+    flow.on_inbound = lambda flow: "1"
+    flow.define("1", lambda flow: sdk_command("play", media_id="TTS|V|One."), lambda r, e, f: "2")
+    flow.define(
+        "2", lambda flow: sdk_command("play", media_id="TTS|V|Two."), lambda r, e, f: "_hangup"
+    )
+    transcript = sb.call_in(number, "+33639980001", [])
+    assert transcript.heard == ["One.", "Two."]
+    echoed = [p["command_id"] for p in flow.posts]
+    assert echoed[:3] == [0, "1", "2"]  # the text "1", never the number 1
+    assert [type(i) for i in echoed[1:3]] == [str, str]
+
+
 def test_every_command_of_the_table_is_in_the_sdk_set_and_back() -> None:
     assert set(SDK_COMMANDS) == set(COMMANDS)
 
