@@ -472,6 +472,7 @@ class CommandKind(NodeKind):
 
 # -- registry ------------------------------------------------------------------------------------
 
+
 class Registry(MutableMapping[str, "NodeKind"]):
     """Every node kind by name. A kind's module (``flowbuilder.nodes.<name>``) is imported when
     the kind is first asked for, so a server loads only the kinds its flows use; listing the
