@@ -63,6 +63,17 @@ def port_number(text: str) -> int:
     return port
 
 
+def moment(text: str) -> float:
+    """An argparse type: a moment with its zone (``2026-03-28T13:00[Europe/Paris]``), as epoch
+    seconds, or one clear error."""
+    from flowbuilder.clock import instant
+
+    try:
+        return instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _line_format(as_json: bool, text: Callable[[R], str]) -> Callable[[R], str]:
     """An item's line: ``text(item)``, or its ``to_json()`` as JSON, cleaned
     (:mod:`flowbuilder.hygiene`): no credentials, no terminal controls."""

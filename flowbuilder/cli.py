@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from flowbuilder._cli_util import add_allow_argument
+from flowbuilder._cli_util import add_allow_argument, moment
 from flowbuilder.errors import (
     ExportError,
     FlowbuilderError,
@@ -131,16 +131,6 @@ def _script(args: argparse.Namespace) -> Script:
         raise FlowError(f"script: {exc}") from None
 
 
-def _moment(text: str) -> float:
-    """``--at``: a moment with its zone, as epoch seconds; argparse reports a bad one (exit 2)."""
-    from flowbuilder.clock import instant
-
-    try:
-        return instant(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from flowbuilder.simulate import simulate
 
@@ -247,7 +237,7 @@ def _add_flow_commands(sub: Any) -> None:
     sim.add_argument("--outbound", action="store_true", help="an outbound call to --number")
     sim.add_argument(
         "--at",
-        type=_moment,
+        type=moment,
         metavar="WHEN",
         help="when the call starts, ISO 8601 with its zone: 2026-03-28T10:00+01:00 or "
         "2026-03-29T10:00[Europe/Paris] (default 2026-01-01T10:00Z)",

@@ -155,9 +155,10 @@ def assert_an_emergency_call(transcript: Transcript) -> None:
     "command",
     [
         [sys.executable, "-m", "flowbuilder", "serve", str(MODULE)],
+        [sys.executable, "-m", "flowbuilder", "serve", str(MODULE.with_suffix(".json"))],
         [sys.executable, str(MODULE)],  # the exported module run as a script
     ],
-    ids=["flowbuilder-serve", "module-as-script"],
+    ids=["flowbuilder-serve", "flowbuilder-serve-json", "module-as-script"],
 )
 def test_the_exported_line_answers_calls(command: list[str]) -> None:
     with served(*command) as url:

@@ -12,7 +12,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, TextIO
 
-from flowbuilder._cli_util import line_printer, port_number, until_interrupted
+from flowbuilder._cli_util import line_printer, moment, port_number, until_interrupted
 from flowbuilder.hygiene import clean
 from flowbuilder.sandbox.calls import CLOCKS
 
@@ -44,6 +44,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="simulated: calls end at once; real: commands take their time",
     )
     parser.add_argument(
+        "--start",
+        type=moment,
+        metavar="MOMENT",
+        help="the time the sandbox starts at, with its zone, e.g. 2026-03-28T13:00[Europe/Paris] "
+        "(default: now)",
+    )
+    parser.add_argument(
         "--answer-timeout",
         type=float,
         default=5.0,
@@ -64,7 +71,8 @@ def _announce(sb: Sandbox, out: TextIO) -> None:
         print(f"  {did.intl_number:<15} {did.hash}  {did.country_code} {did.type}", file=out)
     print(
         f"Inbound calls: POST {sb.base_url}/sandbox/call_in "
-        '{"did": "+33199000001", "from": "+33639980001", "script": {"presses": ["1"]}}',
+        '{"did": "+33199000001", "from": "+33639980001", "script": {"presses": ["1"]}}'
+        '  ("at": a moment with its zone, to call at another time)',
         file=out,
     )
     print(
@@ -91,6 +99,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
             db=args.db,
             clock=args.clock,
             answer_timeout_s=args.answer_timeout,
+            start=args.start,
         )
         sb.start()
         try:

@@ -8,7 +8,7 @@ only the first ``max_body`` bytes are kept, so a huge body costs no memory.
 
 ``/sandbox/...`` (same credentials) lets a sandbox started from the command line be driven over
 HTTP: ``GET /sandbox/calls``, ``GET /sandbox/calls/<callid or request hash>``,
-``POST /sandbox/call_in`` (``{"did", "from", "script", "wait"}``) and
+``POST /sandbox/call_in`` (``{"did", "from", "script", "at", "wait"}``) and
 ``PUT /sandbox/callees/<number>`` (a script object).
 """
 
@@ -219,8 +219,11 @@ class CallInHandler(_Control):
             script = data.get("script")
             if script is not None and not isinstance(script, dict | list):
                 raise ValueError('script must be an object, e.g. {"presses": ["1"]}')
+            at = data.get("at")
+            if isinstance(at, bool) or not isinstance(at, str | int | float | None):
+                raise ValueError('at must be a moment with its zone, e.g. "2026-03-28T13:00+01:00"')
             call = self.sandbox.start_call_in(
-                str(data.get("did", "")), str(data.get("from", "+33639980001")), script
+                str(data.get("did", "")), str(data.get("from", "+33639980001")), script, at=at
             )
             if data.get("wait", True):
                 await call

@@ -162,6 +162,29 @@ def test_cli_refuses_half_credentials() -> None:
     assert done.stderr.strip() == "flowbuilder sandbox: give --login and --password together"
 
 
+def test_cli_starts_at_the_moment_it_is_given(cli_factory: Any, callback_app: CallbackApp) -> None:
+    cli = cli_factory("--start", "2026-07-14T09:30[Europe/Paris]", "--api-key", "k-start-1")
+    lines = cli.read_until("Ctrl-C stops the sandbox.")
+    api_url = lines[0].split(": ", 1)[1]
+    with CallrClient(api_key="k-start-1", url=api_url) as client:
+        app = client.apps.create("cli", url=callback_app.url)
+        did = client.apps.get_dids()[0]
+        client.apps.assign_did(app, did)
+    base = api_url.removesuffix("/json-rpc/v1.1/")
+    with httpx.Client(timeout=30, headers={"Authorization": "Api-Key k-start-1"}) as http:
+        call = http.post(f"{base}/sandbox/call_in", json={"did": did.hash}).json()
+    assert call["exchanges"][0]["request"]["date_started"].startswith("2026-07-14 07:30")
+    cli.stop()
+    bad = subprocess.run(
+        [sys.executable, "-m", "flowbuilder", "sandbox", "--start", "2026-07-14T09:30"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2
+    assert "zone" in bad.stderr
+
+
 def test_control_api(sandbox: Sandbox, callback_app: CallbackApp) -> None:
     client = sandbox.client()
     app = client.apps.create("x", url=callback_app.url)
@@ -193,4 +216,10 @@ def test_control_api(sandbox: Sandbox, callback_app: CallbackApp) -> None:
         assert not_json.json() == {"error": "the body must be a JSON object"}
         started = http.post(f"{base}/sandbox/call_in", json={"did": did.hash, "wait": False}).json()
         assert sandbox.wait_for(started["callid"]).status == "completed"
+        saturday = {"did": did.hash, "at": "2026-03-28T13:00[Europe/Paris]"}
+        at = http.post(f"{base}/sandbox/call_in", json=saturday).json()
+        assert at["exchanges"][0]["request"]["date_started"] == "2026-03-28 12:00:00"  # UTC
+        no_zone = http.post(f"{base}/sandbox/call_in", json={**saturday, "at": "2026-03-28T13:00"})
+        assert no_zone.status_code == 400
+        assert "zone" in no_zone.json()["error"]
     assert httpx.get(f"{base}/sandbox/calls", verify=False).status_code == 401
