@@ -62,7 +62,8 @@ class Script:
     whether it answers (after ``answer_after_s``) or is busy / does not answer / congestion /
     rejects. ``hangup_after``: hang up during the Nth command (1-based); ``hangup_after_s``: hang
     up once the call has lasted that long. ``dial``: the status each ``dialout`` target gives in
-    turn (default ``ANSWER``); ``talk_s``: how long a bridged call lasts before it ends.
+    turn, CALLR's (``ANSWER``, the default, ``NOANSWER``, ``BUSY``...) or as ``answer`` spells
+    them (``no_answer``, ``busy``...); ``talk_s``: how long a bridged call lasts before it ends.
     ``talk_detect``: the verdict of ``play_talk_detect``; ``record_s``: seconds of message left at
     each ``record``.
     """
@@ -85,9 +86,15 @@ class Script:
         for i, p in enumerate(self.presses):
             if p and not DTMF.match(p):
                 raise ValueError(f"presses[{i}] must be digits 0-9 * #, got {p!r}")
-        for i, d in enumerate(self.dial):
+        # CALLR's spelling (NOANSWER), or the one answer= uses (no_answer): one concept, one word
+        spelled = [d.upper().replace("_", "") if isinstance(d, str) else d for d in self.dial]
+        for i, d in enumerate(spelled):
             if d not in DIAL_STATUSES:
-                raise ValueError(f"dial[{i}] must be one of {', '.join(DIAL_STATUSES)}; got {d!r}")
+                raise ValueError(
+                    f"dial[{i}] must be one of {', '.join(DIAL_STATUSES)} (or answer, no_answer, "
+                    f"busy...); got {self.dial[i]!r}"
+                )
+        self.dial = spelled
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any] | None) -> Script:

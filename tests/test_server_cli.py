@@ -185,6 +185,27 @@ def test_a_bad_flow_file_is_one_line_on_stderr(tmp_path: Path):
     assert "not valid JSON" in result.stderr
 
 
+def test_a_broken_flow_is_refused_with_every_error_one_line_each(tmp_path: Path):
+    flow = support_line().to_dict()
+    flow["nodes"]["welcome"]["kind"] = "plya"
+    flow["nodes"]["main_menu"]["params"]["max_digits"] = 99
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(flow))
+    done = subprocess.run(
+        [sys.executable, "-m", "flowbuilder", "serve", str(broken), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith(f"flowbuilder serve: {broken}: ")
+    assert "nothing is served" in lines[0]
+    assert any("welcome" in line and "plya" in line for line in lines[1:]), lines
+    assert any("main_menu" in line and "max_digits" in line for line in lines[1:]), lines
+    assert done.stdout == ""
+
+
 def test_a_public_url_needs_credentials_or_insecure(flow_file: Path):
     public = ["serve", str(flow_file), "--port", "0", "--public-url", "https://ivr.example.com/"]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FLOWBUILDER_")}

@@ -3,6 +3,8 @@ out after the target's timeout, and ``interrupt()`` turns the pending POST into 
 
 from __future__ import annotations
 
+import pytest
+
 from flowbuilder.callr import commands, wire
 from flowbuilder.phone import CallSetup, Script, SimulatedCall
 
@@ -70,3 +72,14 @@ def test_interrupt_replaces_the_pending_post_with_a_hangup() -> None:
     assert [p.data["body"]["call_status"] for p in posts] == ["UP", "HANGUP"]
     assert call.on_answer(None) is None  # over
     assert call.interrupt(hangup, 0.0, "again") is hangup  # nothing left to interrupt
+
+
+def test_dial_statuses_take_the_spelling_answer_uses_too() -> None:
+    assert Script(dial=["no_answer", "busy", "answer", "NOANSWER"]).dial == [
+        "NOANSWER",
+        "BUSY",
+        "ANSWER",
+        "NOANSWER",
+    ]
+    with pytest.raises(ValueError, match=r"dial\[1\] must be one of .*got 'engaged'"):
+        Script(dial=["busy", "engaged"])
