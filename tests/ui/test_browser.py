@@ -348,6 +348,7 @@ def test_builder_in_jupyterlab(jupyter_lab: Any, page: Any, artifacts: Path) -> 
     page.mouse.move(x + 120, y + 90, steps=60)
     # while the button is held the box is under the pointer and its edges stay attached to it
     held = node(big, visible).bounding_box()
+    big.screenshot(path=str(artifacts / "builder-200-dragging.png"))
     assert (held["x"] - start["x"], held["y"] - start["y"]) == (
         pytest.approx(120, abs=2),
         pytest.approx(90, abs=2),
