@@ -207,6 +207,7 @@ function render({ model, el: host }) {
   function applyView() {
     viewport.setAttribute("transform", `translate(${view.x},${view.y}) scale(${view.k})`);
     if (lifted) for (const g of [liftEdgeView, liftNodeView]) g.setAttribute("transform", viewport.getAttribute("transform"));
+    if (gesture && gesture.kind === "nodes" && gesture.moved) dragNodesTo(gesture.lastX, gesture.lastY);
     zoomLabel.textContent = `${Math.round(view.k * 100)}%`;
     svg.classList.toggle("fb-far", view.k < LABELS_MIN_ZOOM);
     root.dataset.zoom = view.k.toFixed(3);
@@ -942,6 +943,49 @@ function render({ model, el: host }) {
   let lastPointer = null; // world point of the last pointer position on the canvas: paste goes there
 
   // -- gestures -------------------------------------------------------------------------------
+  // The dragged items keep the world point that was grabbed under the pointer, even when the view
+  // zooms or pans in the middle of the drag.
+  function dragNodesTo(clientX, clientY) {
+    const g = gesture;
+    g.lastX = clientX;
+    g.lastY = clientY;
+    const p = toWorld(clientX, clientY);
+    const wx = p.x - g.grab.x, wy = p.y - g.grab.y;
+    for (const [id, o] of g.origin) {
+      const v = nodeViews.get(id) || noteViews.get(id);
+      if (!v) continue;
+      v.x = o[0] + wx;
+      v.y = o[1] + wy;
+      if (nodeViews.get(id) !== v) placeNote(v);
+      else if (!lifted || !lifted.nodes.has(id)) placeNode(v);
+    }
+    if (lifted) liftNodes.style.transform = `translate(${wx * view.k}px,${wy * view.k}px)`;
+    const touched = new Set();
+    for (const id of g.nodes) for (const key of incident.get(id) || []) touched.add(key);
+    for (const key of touched) routeEdge(edgeViews.get(key));
+    scheduleMinimap();
+  }
+
+  // Held near an edge of the canvas, a drag pans the view that way (faster the closer it is), so
+  // a node can be taken anywhere without dropping it first.
+  const EDGE_PAN_PX = 28, EDGE_PAN_STEP = 14;
+  let edgePanFrame = 0;
+  function edgePan() {
+    edgePanFrame = 0;
+    const g = gesture;
+    if (!g || g.kind !== "nodes" || !g.moved) return;
+    const r = svg.getBoundingClientRect();
+    const push = (d) => (d < EDGE_PAN_PX ? EDGE_PAN_STEP * Math.min(2, 1 - d / EDGE_PAN_PX) : 0);
+    const px = push(g.lastX - r.left) - push(r.right - g.lastX);
+    const py = push(g.lastY - r.top) - push(r.bottom - g.lastY);
+    if (!px && !py) return;
+    view.x += px;
+    view.y += py;
+    autoFit = false;
+    applyView(); // the dragged items follow (dragNodesTo)
+    edgePanFrame = requestAnimationFrame(edgePan);
+  }
+
   function onMove(ev) {
     if (!gesture) return;
     stats.mousemoves++;
@@ -953,20 +997,9 @@ function render({ model, el: host }) {
     }
     gesture.moved = true;
     if (gesture.kind === "nodes") {
-      for (const [id, o] of gesture.origin) {
-        const v = nodeViews.get(id) || noteViews.get(id);
-        if (!v) continue;
-        v.x = o[0] + dx / view.k;
-        v.y = o[1] + dy / view.k;
-        if (nodeViews.get(id) !== v) placeNote(v);
-        else if (!lifted || !lifted.nodes.has(id)) placeNode(v);
-      }
-      if (lifted) liftNodes.style.transform = `translate(${dx}px,${dy}px)`;
-      const touched = new Set();
-      for (const id of gesture.nodes) for (const key of incident.get(id) || []) touched.add(key);
-      for (const key of touched) routeEdge(edgeViews.get(key));
+      dragNodesTo(ev.clientX, ev.clientY);
       stats.dragFrames++;
-      scheduleMinimap();
+      if (!edgePanFrame) edgePanFrame = requestAnimationFrame(edgePan);
     } else if (gesture.kind === "pan") {
       view.x = gesture.origX + dx;
       view.y = gesture.origY + dy;
@@ -1075,6 +1108,8 @@ function render({ model, el: host }) {
     if (gesture && gesture.moved) setTimeout(scheduleMinimap, 0); // the final places
     if (gesture && gesture.ghost) gesture.ghost.remove();
     gesture = null;
+    if (edgePanFrame) cancelAnimationFrame(edgePanFrame);
+    edgePanFrame = 0;
     settle();
     root.classList.remove("fb-dragging");
     window.removeEventListener("mousemove", onMove);
@@ -1123,7 +1158,8 @@ function render({ model, el: host }) {
       const origin = new Map();
       for (const n of nodes) { const v = nodeViews.get(n); if (v) origin.set(n, [v.x, v.y]); }
       for (const n of notes) { const v = noteViews.get(n); if (v) origin.set(n, [v.x, v.y]); }
-      beginGesture({ kind: "nodes", id, note: !node, toggle, wasSelected, nodes, notes, origin }, ev);
+      const grab = toWorld(ev.clientX, ev.clientY);
+      beginGesture({ kind: "nodes", id, note: !node, toggle, wasSelected, nodes, notes, origin, grab }, ev);
     } else if (edge) {
       select([], { edge: [edge.dataset.source, edge.dataset.outcome] });
     } else {

@@ -379,6 +379,48 @@ def test_builder_in_jupyterlab(jupyter_lab: Any, page: Any, artifacts: Path) -> 
     assert after_stats["renders"] - before_stats["renders"] <= 2  # the echo, never per move
     big.screenshot(path=str(artifacts / "builder-200.png"))
 
+    # -- zooming in the middle of a drag keeps the grabbed point under the pointer ------------
+    def grabbed(x: float, y: float) -> tuple[float, float]:
+        box = node(big, visible).bounding_box()
+        return (x - box["x"]) / box["width"], (y - box["y"]) / box["height"]
+
+    x, y = center(node(big, visible, ".fb-node-box"))
+    at = grabbed(x, y)
+    zoom = float(big.get_attribute("data-zoom"))
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 40, y + 30, steps=5)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -240)
+    page.keyboard.up("Control")
+    page.wait_for_timeout(200)
+    assert float(big.get_attribute("data-zoom")) > zoom * 1.1
+    assert grabbed(x + 40, y + 30) == (
+        pytest.approx(at[0], abs=0.03),
+        pytest.approx(at[1], abs=0.06),
+    )
+
+    # -- held near the canvas's edge, the drag pans the view and the node comes along ---------
+    def view_x() -> float:
+        transform = big.locator(".fb-svg .fb-viewport").get_attribute("transform") or ""
+        return float(re.findall(r"-?[\d.]+", transform)[0])
+
+    stage = big.locator(".fb-svg").bounding_box()
+    edge_x, edge_y = stage["x"] + stage["width"] - 6, y + 30
+    page.mouse.move(edge_x - 60, edge_y, steps=3)
+    before_pan = view_x()
+    page.mouse.move(edge_x, edge_y, steps=3)
+    page.wait_for_timeout(600)
+    assert view_x() < before_pan - 100  # the view moved right under the held node
+    assert grabbed(edge_x, edge_y) == (
+        pytest.approx(at[0], abs=0.03),
+        pytest.approx(at[1], abs=0.06),
+    )
+    page.mouse.up()
+    time.sleep(0.5)
+    box = node(big, visible).bounding_box()
+    assert stage["x"] < box["x"] + box["width"] / 2 < stage["x"] + stage["width"]  # in view
+
     page.screenshot(path=str(artifacts / "jupyterlab-builder.png"), full_page=True)
     print(f"[timing] open+run all {t_open:.1f}s, whole test {time.perf_counter() - t0:.1f}s")
     assert not page.js_errors, page.js_errors
