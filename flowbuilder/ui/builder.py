@@ -747,6 +747,12 @@ class Builder(widgets.VBox):  # type: ignore[misc]
             notes = _places(msg.get("notes") or {})
 
             def move() -> None:
+                # the picture as shown goes into the flow with the first move, so the file
+                # and flow.positions() hold what the canvas shows
+                placed = flow.positions()
+                for node, (x, y) in self._positions().items():
+                    if node not in placed and node not in moves:
+                        flow.move(node, x, y)
                 for node, (x, y) in moves.items():
                     flow.move(node, x, y)
                 if notes:
@@ -901,11 +907,11 @@ class Builder(widgets.VBox):  # type: ignore[misc]
                 self.status("The canvas has changes that are not deployed yet (Deploy).")
 
     def _positions(self) -> dict[str, Point]:
-        """Every node's place: the flow's layout, else one chosen here (and kept)."""
+        """Every node's place: the flow's layout, else one chosen here (and kept, so a node whose
+        position an undo takes away goes back where it was shown)."""
         flow = self.flow
-        known: dict[str, Point] = dict(flow.positions())
-        self._auto = {n: p for n, p in self._auto.items() if n in flow and n not in known}
-        known.update(self._auto)
+        self._auto = {n: p for n, p in self._auto.items() if n in flow}
+        known: dict[str, Point] = {**self._auto, **flow.positions()}
         missing = [n for n in flow if n not in known]
         if not missing:
             return known

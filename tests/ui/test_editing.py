@@ -333,3 +333,27 @@ def test_the_status_line_follows_undo(builder: Any, flow: Flow, frontend: Any) -
     assert "Undid the last change (0 more to undo)" in builder.status_line.value
     frontend.action(builder.canvas, action="undo")
     assert "Nothing to undo" in builder.status_line.value
+
+
+def test_undoing_moves_puts_back_the_picture_that_was_shown(frontend: Any) -> None:
+    """A flow with no stored positions is laid out by the builder; moving nodes and undoing
+    every move shows the same picture again, and the first move keeps the picture in the flow."""
+    flow = support_line()
+    for node in flow:
+        flow.graph.nodes[node].pop("pos", None)
+    assert flow.positions() == {}
+    builder = Builder(flow)
+    try:
+        shown = {n["id"]: (n["x"], n["y"]) for n in builder.canvas.nodes}
+        frontend.action(builder.canvas, action="move", nodes={"welcome": [900, 900]})
+        assert flow.positions()["welcome"] == (900.0, 900.0)
+        assert {n: p for n, p in flow.positions().items() if n != "welcome"} == {
+            n: p for n, p in shown.items() if n != "welcome"
+        }
+        frontend.action(builder.canvas, action="move", nodes={"sales": [1200, 40]})
+        builder.undo()
+        builder.undo()
+        assert flow.positions() == {}
+        assert {n["id"]: (n["x"], n["y"]) for n in builder.canvas.nodes} == shown
+    finally:
+        builder.close()
