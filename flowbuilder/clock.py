@@ -129,6 +129,16 @@ def _offset(moment: datetime) -> str:
     return f"{sign}{hours:02d}:{minutes:02d}"
 
 
+@lru_cache(maxsize=256)  # every POST of a call carries the same one
+def from_date_started(text: str) -> float:
+    """The moment of a ``date_started`` as CALLR's callbacks (and the sandbox) write it, in UTC.
+
+    >>> from_date_started("2026-01-01 10:00:00")
+    1767261600.0
+    """
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
+
+
 def date_started(epoch: float) -> str:
     """CALLR's ``date_started`` for a call started at *epoch*: ``YYYY-MM-DD HH:MM:SS``, UTC."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import itertools
 import logging
+import subprocess
+import sys
 import time
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -18,6 +21,7 @@ from flowbuilder.clock import instant
 from flowbuilder.phone import CallSetup, SimulatedCall
 
 _CALLIDS = itertools.count(7_000_001)
+JSON = {"Content-Type": "application/json"}
 
 
 def hours() -> Flow:
@@ -78,3 +82,46 @@ def test_a_failing_clock_falls_back_to_the_wall_clock(caplog: pytest.LogCaptureF
 def test_a_clock_that_is_not_a_function_is_refused() -> None:
     with pytest.raises(ValueError, match="clock must be a function giving epoch seconds"):
         serve(hours(), clock=1767261600.0, name="clock-number")  # type: ignore[arg-type]
+
+
+def test_with_the_call_clock_each_call_is_at_the_moment_it_says_it_started() -> None:
+    from flowbuilder.sandbox import Sandbox
+
+    with (
+        Sandbox(start="2026-03-27T10:00[Europe/Paris]") as sb,  # a Friday morning
+        serve(hours(), clock="call", name="clock-call") as server,  # no link to the sandbox
+    ):
+        client = sb.client()
+        app = client.apps.create("hours", url=server.url)
+        did = client.apps.get_dids(only_available=True)[0]
+        client.apps.assign_did(app, did)
+        assert sb.call_in(did, "+33639980001", []).heard == ["open"]
+        saturday = sb.call_in(did, "+33639980001", [], at="2026-03-28T10:00[Europe/Paris]")
+        assert saturday.heard == ["closed"]
+
+
+def test_flowbuilder_serve_clock_call(tmp_path: Path) -> None:
+    hours().save(tmp_path / "hours.json")
+    command = [sys.executable, "-m", "flowbuilder", "serve", str(tmp_path / "hours.json")]
+    options = ["--port", "0", "--clock", "call", "--quiet"]
+    with subprocess.Popen([*command, *options], stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            line = next(line for line in process.stdout if line.startswith("URL for CALLR: "))
+            url = line.removeprefix("URL for CALLR: ").strip()
+            for started, heard in [
+                ("2026-03-27 09:00:00", "open"),
+                ("2026-03-28 09:00:00", "closed"),
+            ]:
+                setup = CallSetup(
+                    app="4346423A",
+                    callid=next(_CALLIDS),
+                    number="+33900000000",
+                    date_started=started,
+                )
+                body = wire.render_callback(SimulatedCall(setup).start().callback)
+                answer = httpx.post(url, content=body, headers=JSON, timeout=10)
+                media = wire.parse_answer(answer.content).command.params["media_id"]
+                assert str(media).endswith(heard), (started, media)
+        finally:
+            process.terminate()

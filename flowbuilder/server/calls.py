@@ -117,6 +117,11 @@ class CallBook:
             call.updated = now
             call.callbacks += 1
 
+    def started(self, callid: int) -> float | None:
+        """When this server first heard from *callid* (wall clock), if it is in the book."""
+        call = self._calls.get(callid)
+        return None if call is None else call.started
+
     def touch(self, callid: int, now: float) -> None:
         """Count a callback that did not move the call (a retry answered again)."""
         with self._lock:

@@ -54,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser, *, flow_argument: bool = True
         help="the app's password (better: env FLOWBUILDER_PASSWORD)",
     )
     parser.add_argument(
+        "--clock",
+        choices=("wall", "call"),
+        default="wall",
+        help="the time flows see: this machine's (wall, the default), or each call's start as "
+        'the callback says (call: for tests with flowbuilder sandbox --start or "at")',
+    )
+    parser.add_argument(
         "--secret",
         default=os.environ.get("FLOWBUILDER_SECRET"),
         help="signs call state; give every process the same one (env FLOWBUILDER_SECRET)",
@@ -99,6 +106,7 @@ def run(flow: Flow | Program | str, args: argparse.Namespace, *, out: TextIO | N
             insecure=args.insecure,
             name="cli",
             allow=args.allow,
+            clock="call" if args.clock == "call" else None,
         )
         # subscribed at once, a callback may come any time now; printed after the announce
         printer = None if args.quiet else BackgroundLines(out, args.json, str)

@@ -39,6 +39,7 @@ from tornado.iostream import StreamClosedError
 from flowbuilder import engine
 from flowbuilder.budget import AnswerBudget
 from flowbuilder.callr import wire
+from flowbuilder.clock import from_date_started
 from flowbuilder.errors import CallbackError
 from flowbuilder.server import replay
 from flowbuilder.server.events import Event
@@ -184,15 +185,18 @@ class CallbackRequest(HTTPMessageDelegate):
             return None
         return deployment, callback, body
 
-    def _now(self) -> float:
+    def _now(self, callback: wire.Callback) -> float:
         """The time the engine sees now: the service's clock, else the wall clock (also when
         the clock fails: a live call still gets its answer)."""
         clock = self.service.clock
-        if clock is not None:
-            try:
+        try:
+            if clock == "call":
+                started = self.service.calls.started(callback.callid) or self._arrived
+                return from_date_started(callback.date_started) + max(0.0, time.time() - started)
+            if clock is not None:
                 return float(clock())
-            except Exception:
-                logger.exception("the server's clock failed; using the wall clock")
+        except Exception:
+            logger.exception("the server's clock failed; using the wall clock")
         return time.time()
 
     def _answer(self, deployment: Deployment, callback: wire.Callback, digest: bytes) -> None:
@@ -201,7 +205,7 @@ class CallbackRequest(HTTPMessageDelegate):
                 deployment.program,
                 callback,
                 config=self.service.config,
-                now=self._arrived if self.service.clock is None else self._now(),
+                now=self._arrived if self.service.clock is None else self._now(callback),
                 versions=deployment.versions,
             )
             if isinstance(outcome, engine.EffectNeeded):
@@ -265,7 +269,7 @@ class CallbackRequest(HTTPMessageDelegate):
         try:
             while isinstance(outcome, engine.EffectNeeded):
                 result = await self.service.effects.perform(outcome.effect, budget, notes)
-                outcome = engine.resume(outcome, result, now=self._now())
+                outcome = engine.resume(outcome, result, now=self._now(callback))
             self._reply(deployment, callback, digest, outcome, tuple(notes))
         except asyncio.CancelledError:
             self.service.replay.abandoned(callback.callid, digest)
@@ -388,7 +392,11 @@ class CallbackRequest(HTTPMessageDelegate):
             return
         reason = f"server error: {type(exc).__name__}: {exc}"
         reply = engine.fallback(
-            deployment.program, callback, config=self.service.config, now=self._now(), reason=reason
+            deployment.program,
+            callback,
+            config=self.service.config,
+            now=self._now(callback),
+            reason=reason,
         )
         try:
             self._reply(deployment, callback, digest, reply, effects)

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from tornado.httpserver import HTTPServer
@@ -450,8 +450,8 @@ def _check(
         raise ValueError(f"max_body_bytes must be at least 1024, got {max_body_bytes}")
     if not 100 <= answer_budget_ms <= 4900:
         raise ValueError(f"answer_budget_ms must be between 100 and 4900, got {answer_budget_ms}")
-    if clock is not None and not callable(clock):
-        raise ValueError(f"clock must be a function giving epoch seconds, got {clock!r}")
+    if clock is not None and clock != "call" and not callable(clock):
+        raise ValueError(f"clock must be a function giving epoch seconds, or 'call', got {clock!r}")
 
 
 def _same_flows(previous: ServerHandle, programs: list[Program]) -> bool:
@@ -481,7 +481,7 @@ def serve(
     answer_budget_ms: int = DEFAULT_ANSWER_BUDGET_MS,
     max_events: int = 10_000,
     allow: Iterable[str] | None = None,
-    clock: Callable[[], float] | None = None,
+    clock: Callable[[], float] | Literal["call"] | None = None,
     replay: ReplayGuard | None = None,
 ) -> ServerHandle:
     """Serve flows as a CALLR REAL-TIME callback URL, in a background thread; returns at once.
@@ -495,8 +495,10 @@ def serve(
     and needs *login* and *password* unless *insecure*. *answer_budget_ms*: effects (HTTP
     requests, Python functions) must finish within this time from the request's arrival, so
     every answer leaves well inside CALLR's 5 s window. *clock*: the time the flow sees (epoch
-    seconds), for tests of business hours, e.g. a sandbox's ``sb.now``; by default the wall
-    clock. Logs and events keep the wall clock.
+    seconds), for tests of business hours, e.g. a sandbox's ``sb.now``; ``"call"``: each call's
+    ``date_started`` (UTC, as CALLR and the sandbox send it) plus how long the call has run here,
+    so a call a sandbox places at a moment is at that moment here; by default the wall clock.
+    Logs and events keep the wall clock.
 
     *name* (by default the flows' names) identifies the server in this process: serving again
     under a name replaces the server that had it (a notebook cell run again) and keeps its URL

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from flowbuilder.engine import EngineConfig
 from flowbuilder.program import Program
@@ -73,9 +73,10 @@ class CallbackService:
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
 
-    #: The time the engine sees (epoch seconds); None: the wall clock. Tests move it to check
+    #: The time the engine sees (epoch seconds); None: the wall clock; ``"call"``: the call's
+    #: ``date_started`` plus how long this server has heard from it. Tests move it to check
     #: business hours; logs, events and call books keep the wall clock.
-    clock: Callable[[], float] | None = None
+    clock: Callable[[], float] | Literal["call"] | None = None
 
     def swap(self, deployment: Deployment, program: Program) -> None:
         """Serve *program* to new calls; calls in progress keep the version they started on."""
