@@ -46,6 +46,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     flow = support_line()
     nodes = flow.graph.number_of_nodes()
     print(f"The sample support line: {nodes} nodes, calls start at {flow.entry!r}.")
+    print(
+        "To try the other commands on it: flowbuilder.examples.support_line().save('flow.json') "
+        "(or exports/support_line.json in the repository)."
+    )
     for issue in validate(flow):
         print(clean(f"  {issue}"))
     for title, script in DEMO_CALLS:

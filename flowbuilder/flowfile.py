@@ -192,6 +192,13 @@ def from_data(
     if not isinstance(data, Mapping):
         raise load_error(source, f"a flow must be a JSON object, got {type(data).__name__}")
     schema = data.get("schema")
+    if schema is None:
+        raise load_error(
+            source,
+            f"unsupported schema None (this version reads {SCHEMA_VERSION}): not a flowbuilder "
+            f'flow file, which starts {{"schema": {SCHEMA_VERSION}, ...}} (Flow.save() writes one)',
+            field="schema",
+        )
     if schema != SCHEMA_VERSION:
         raise load_error(
             source,

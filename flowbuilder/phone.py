@@ -83,7 +83,13 @@ class Script:
             raise ValueError(
                 f"answer must be answer, {', '.join(NEVER_ANSWERED)}; got {self.answer!r}"
             )
+        # digits typed as JSON numbers ([1, 2]) are the digits they spell
+        self.presses = [
+            str(p) if isinstance(p, int) and not isinstance(p, bool) else p for p in self.presses
+        ]
         for i, p in enumerate(self.presses):
+            if p is not None and not isinstance(p, str):
+                raise ValueError(f'presses[{i}] must be digits as text, like "1", got {p!r}')
             if p and not DTMF.match(p):
                 raise ValueError(f"presses[{i}] must be digits 0-9 * #, got {p!r}")
         # CALLR's spelling (NOANSWER), or the one answer= uses (no_answer): one concept, one word

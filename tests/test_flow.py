@@ -428,3 +428,10 @@ def test_restore_replaces_content_in_place() -> None:
     flow.remove("sales").restore(snapshot)
     assert flow.to_dict() == snapshot
     assert heard[-1] == FlowChange("replace")
+
+
+def test_a_json_file_that_is_not_a_flow_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "package.json"
+    path.write_text('{"name": "my-app", "version": "1.0.0"}')
+    with pytest.raises(FlowError, match="not a flowbuilder flow file"):
+        Flow.load(path)

@@ -88,9 +88,12 @@ class _Authenticated(RequestHandler):
             return False
         self.set_status(401)
         self.set_header("WWW-Authenticate", 'Basic realm="CALLR sandbox"')
+        self._unauthorized(problem)
+        return True
+
+    def _unauthorized(self, problem: str) -> None:
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.finish(f"401 Unauthorized: {problem}\n")
-        return True
 
     def _json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -156,6 +159,11 @@ class RpcHandler(_Authenticated):
 
 @stream_request_body  # bounded while it arrives, like the JSON-RPC body
 class _Control(_Authenticated):
+    """The control API: every answer is JSON, refusals included."""
+
+    def _unauthorized(self, problem: str) -> None:
+        self._json({"error": f"unauthorized: {problem}"}, 401)
+
     def initialize(self, sandbox: Sandbox, auth: Auth) -> None:
         self.sandbox = sandbox
         self.auth = auth

@@ -222,4 +222,6 @@ def test_control_api(sandbox: Sandbox, callback_app: CallbackApp) -> None:
         no_zone = http.post(f"{base}/sandbox/call_in", json={**saturday, "at": "2026-03-28T13:00"})
         assert no_zone.status_code == 400
         assert "zone" in no_zone.json()["error"]
-    assert httpx.get(f"{base}/sandbox/calls", verify=False).status_code == 401
+    refused = httpx.get(f"{base}/sandbox/calls", verify=False)
+    assert refused.status_code == 401
+    assert refused.json()["error"].startswith("unauthorized: ")  # JSON, like every answer there

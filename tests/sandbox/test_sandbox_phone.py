@@ -83,3 +83,9 @@ def test_dial_statuses_take_the_spelling_answer_uses_too() -> None:
     ]
     with pytest.raises(ValueError, match=r"dial\[1\] must be one of .*got 'engaged'"):
         Script(dial=["busy", "engaged"])
+
+
+def test_presses_typed_as_numbers_are_the_digits_they_spell() -> None:
+    assert Script.from_data({"presses": [1, "2", None, 42]}).presses == ["1", "2", None, "42"]
+    with pytest.raises(ValueError, match=r'presses\[0\] must be digits as text, like "1", got 1.5'):
+        Script(presses=[1.5])  # type: ignore[list-item]
