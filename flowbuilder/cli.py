@@ -148,6 +148,13 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         at=args.at,
     )
     print(clean_json(transcript.dumps()) if args.json else transcript)
+    asked = sum(1 for e in transcript.events if e.kind in ("pressed", "silence"))
+    unused = list(args.presses or [])[asked:]
+    if unused:  # a script that does not match the flow is worth knowing about
+        print(
+            clean(f"note: the call asked for keys {asked} time(s); not used: {' '.join(unused)}"),
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -379,3 +379,11 @@ def test_the_demo_speaks_to_people() -> None:
     lines = done.stdout.splitlines()
     assert lines[0] == "The sample support line: 9 nodes, calls start at 'welcome'."
     assert "## caller presses 1 for sales; the sales team answers" in lines
+
+
+def test_simulate_says_which_presses_the_call_never_asked_for(saved: dict[str, Path]) -> None:
+    done = run("simulate", saved["json"], "--press", "2", "--press", "9", "--press", "5")
+    assert done.returncode == 0
+    assert done.stderr == "note: the call asked for keys 1 time(s); not used: 9 5\n"
+    exact = run("simulate", saved["json"], "--press", "2")
+    assert exact.stderr == ""
