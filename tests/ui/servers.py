@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -51,13 +52,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def jupyter_server(base: Path, app: str, extra: list[str]) -> Iterator[SimpleNamespace]:
+def jupyter_server(
+    base: Path, app: str, extra: list[str], settings_given: dict[str, Any] | None = None
+) -> Iterator[SimpleNamespace]:
     """Run ``python -m <app>`` (jupyterlab or notebook) on a free loopback port with private
-    config, settings and workspaces; yields its url, token and root folder."""
+    config, settings (``LAB_SETTINGS``, then *settings_given*) and workspaces; yields its url,
+    token and root folder."""
     root = base / "root"
     root.mkdir()
     settings = base / "settings"
-    for name, value in LAB_SETTINGS.items():
+    for name, value in {**LAB_SETTINGS, **(settings_given or {})}.items():
         plugin, _, file = name.partition("/")
         path = settings / plugin / file
         path.parent.mkdir(parents=True, exist_ok=True)
