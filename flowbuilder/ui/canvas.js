@@ -206,10 +206,10 @@ function render({ model, el: host }) {
 
   function applyView() {
     viewport.setAttribute("transform", `translate(${view.x},${view.y}) scale(${view.k})`);
-    if (lifted) for (const g of [liftEdgeView, liftNodeView]) g.setAttribute("transform", viewport.getAttribute("transform"));
-    if (gesture && gesture.kind === "nodes" && gesture.moved) dragNodesTo(gesture.lastX, gesture.lastY);
     zoomLabel.textContent = `${Math.round(view.k * 100)}%`;
     svg.classList.toggle("fb-far", view.k < LABELS_MIN_ZOOM);
+    if (lifted) liftFollowsView();
+    if (gesture && gesture.kind === "nodes" && gesture.moved) dragNodesTo(gesture.lastX, gesture.lastY);
     root.dataset.zoom = view.k.toFixed(3);
     scheduleMinimap();
   }
@@ -406,13 +406,18 @@ function render({ model, el: host }) {
     v.g.setAttribute("transform", `translate(${v.x},${v.y})`);
   }
 
-  function lift(ids) {
+  // The lifted layers show the drawing's view: its pan, its zoom and which labels it hides.
+  function liftFollowsView() {
     const transform = viewport.getAttribute("transform");
     const far = svg.classList.contains("fb-far");
-    for (const [layer, view] of [[liftEdges, liftEdgeView], [liftNodes, liftNodeView]]) {
-      view.setAttribute("transform", transform);
+    for (const [layer, g] of [[liftEdges, liftEdgeView], [liftNodes, liftNodeView]]) {
+      g.setAttribute("transform", transform);
       layer.classList.toggle("fb-far", far);
     }
+  }
+
+  function lift(ids) {
+    liftFollowsView();
     lifted = { nodes: new Set(), edges: [] };
     const touched = new Set();
     for (const id of ids) {
