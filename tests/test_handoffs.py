@@ -21,18 +21,37 @@ _CALLIDS = itertools.count(661_500)
 # -- item 5: error handling ----------------------------------------------------------------------
 
 
-def failing_lookup(on_error: bool) -> fb.Flow:
-    flow = (
-        fb.Flow("crm")
-        .add("lookup", "python", function="flowbuilder.examples:no_such_function")
-        .add("hello", "play", prompt="Hello.")
+def guarded(
+    flow: fb.Flow,
+    first: tuple[str, str, str],
+    then: tuple[str, str] = ("hello", "Hello."),
+    /,
+    *,
+    on_error: bool = True,
+    **params: object,
+) -> fb.Flow:
+    """*flow* with a *first* node (id, kind, its success outcome) leading to a play *then*
+    (id, prompt), and an error path ``sorry`` that apologises."""
+    node_id, kind, success = first
+    (
+        flow.add(node_id, kind, **params)
+        .add(then[0], "play", prompt=then[1])
         .add("sorry", "play", prompt="Our systems are down, please call back later.")
         .add("end", "hangup")
-        .connect("lookup", "hello", "next")
-        .connect("hello", "end")
+        .connect(node_id, then[0], success)
+        .connect(then[0], "end")
         .connect("sorry", "end")
     )
     return flow.configure(on_error="sorry") if on_error else flow
+
+
+def failing_lookup(on_error: bool) -> fb.Flow:
+    return guarded(
+        fb.Flow("crm"),
+        ("lookup", "python", "next"),
+        on_error=on_error,
+        function="flowbuilder.examples:no_such_function",
+    )
 
 
 def test_on_error_catches_a_failure_outcome_left_unconnected() -> None:
@@ -49,17 +68,8 @@ def test_on_error_catches_a_failure_outcome_left_unconnected() -> None:
 def test_on_error_catches_an_unconnected_failure_inside_a_subflow() -> None:
     crm = fb.Flow("crm").add("lookup", "python", function="flowbuilder.examples:no_such_function")
     crm.add("found", "play", prompt="Found you.").connect("lookup", "found", "next")
-    flow = (
-        fb.Flow("line")
-        .use(crm)
-        .add("ask", "subflow", flow="crm")
-        .add("thanks", "play", prompt="Thanks.")
-        .add("sorry", "play", prompt="Our systems are down, please call back later.")
-        .add("end", "hangup")
-        .connect("ask", "thanks", "done")
-        .connect("thanks", "end")
-        .connect("sorry", "end")
-        .configure(on_error="sorry")
+    flow = guarded(
+        fb.Flow("line").use(crm), ("ask", "subflow", "done"), ("thanks", "Thanks."), flow="crm"
     )
     t = fb.simulate(flow)
     assert t.heard == ["Our systems are down, please call back later."]
@@ -70,16 +80,11 @@ def test_on_error_catches_an_unconnected_failure_inside_a_subflow() -> None:
 
 
 def test_on_error_catches_a_failed_http_request_left_unconnected() -> None:
-    flow = (
-        fb.Flow("lookup")
-        .add("crm", "http_request", url="http://127.0.0.1:9/customers", timeout_ms=500)
-        .add("hello", "play", prompt="Hello.")
-        .add("sorry", "play", prompt="Our systems are down, please call back later.")
-        .add("end", "hangup")
-        .connect("crm", "hello", "success")
-        .connect("hello", "end")
-        .connect("sorry", "end")
-        .configure(on_error="sorry")
+    flow = guarded(
+        fb.Flow("lookup"),
+        ("crm", "http_request", "success"),
+        url="http://127.0.0.1:9/customers",
+        timeout_ms=500,
     )
     t = fb.simulate(flow)  # loopback is refused by default: the request fails
     assert t.heard == ["Our systems are down, please call back later."]
@@ -175,28 +180,20 @@ def test_a_different_flow_under_the_same_default_name_is_refused_not_swapped_in(
 
 
 @pytest.mark.parametrize("port", [99999, -1])
-def test_ports_are_range_checked(port: int) -> None:
-    with pytest.raises(ValueError, match="port must be 0"):
-        fb.serve(support_line(), port=port, name="ports")
-    done = subprocess.run(
-        [sys.executable, "-m", "flowbuilder", "serve", "x.json", "--port", str(port)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert "is not a port: use 0 (any free port) to 65535" in done.stderr
-
-
-@pytest.mark.parametrize("port", [99999, -1])
-def test_sandbox_ports_are_range_checked(port: int) -> None:
+@pytest.mark.parametrize("command", ["serve", "sandbox"])
+def test_ports_are_range_checked(port: int, command: str) -> None:
     from flowbuilder.sandbox import Sandbox
 
+    start = (
+        (lambda: fb.serve(support_line(), port=port, name="ports"))
+        if command == "serve"
+        else (lambda: Sandbox(port=port))
+    )
     with pytest.raises(ValueError, match="port must be 0"):
-        Sandbox(port=port)
+        start()
+    args = ["serve", "x.json"] if command == "serve" else ["sandbox"]
     done = subprocess.run(
-        [sys.executable, "-m", "flowbuilder", "sandbox", "--port", str(port)],
+        [sys.executable, "-m", "flowbuilder", *args, "--port", str(port)],
         capture_output=True,
         text=True,
         timeout=60,

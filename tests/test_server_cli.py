@@ -170,15 +170,20 @@ def test_credentials_from_the_environment_and_json_events(flow_file: Path):
     assert "pw-from-env" not in rest
 
 
-def test_a_bad_flow_file_is_one_line_on_stderr(tmp_path: Path):
-    bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
-    result = subprocess.run(
-        [sys.executable, "-m", "flowbuilder", "serve", str(bad), "--port", "0"],
+def refused(flow_file: Path) -> subprocess.CompletedProcess[str]:
+    """``flowbuilder serve FLOW --port 0`` on a file it must refuse before listening."""
+    return subprocess.run(
+        [sys.executable, "-m", "flowbuilder", "serve", str(flow_file), "--port", "0"],
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_a_bad_flow_file_is_one_line_on_stderr(tmp_path: Path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = refused(bad)
     assert result.returncode == 1
     assert result.stderr.startswith("flowbuilder serve: ")
     assert result.stderr.count("\n") == 1
@@ -191,12 +196,7 @@ def test_a_broken_flow_is_refused_with_every_error_one_line_each(tmp_path: Path)
     flow["nodes"]["main_menu"]["params"]["max_digits"] = 99
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps(flow))
-    done = subprocess.run(
-        [sys.executable, "-m", "flowbuilder", "serve", str(broken), "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = refused(broken)
     assert done.returncode == 1
     lines = done.stderr.splitlines()
     assert lines[0].startswith(f"flowbuilder serve: {broken}: ")
