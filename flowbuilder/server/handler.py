@@ -1,10 +1,9 @@
 """The HTTP side: each callback POST is answered through the engine and the wire.
 
-Requests come straight from Tornado's HTTP/1 connections through its public delegate interface
-(:class:`tornado.httputil.HTTPServerConnectionDelegate`): no ``RequestHandler``, no routing table
-and no task per request, so a callback the engine answers at once is answered where it arrives.
-The body is counted as it arrives and kept up to the limit only, whatever its framing (sized or
-chunked).
+Requests come whole from :mod:`flowbuilder.server.http1` (Tornado's TCP server, httptools'
+parser): no ``RequestHandler``, no routing table and no task per request, so a callback the
+engine answers at once is answered where it arrives. The body was counted as it arrived and kept
+up to the limit only, whatever its framing (sized or chunked).
 
 Checks run in this order, each refusal one plain-text line: POST only (405), a flow at this path
 (404), credentials when every flow here shares them (401), ``Content-Type: application/json``
@@ -21,20 +20,8 @@ import functools
 import hashlib
 import logging
 import time
-from collections.abc import Coroutine
-from http.client import responses
+from collections.abc import Callable, Coroutine
 from typing import Any, Final
-
-from tornado.httputil import (
-    HTTPConnection,
-    HTTPHeaders,
-    HTTPMessageDelegate,
-    HTTPServerConnectionDelegate,
-    RequestStartLine,
-    ResponseStartLine,
-    format_timestamp,
-)
-from tornado.iostream import StreamClosedError
 
 from flowbuilder import engine
 from flowbuilder.budget import AnswerBudget
@@ -43,6 +30,7 @@ from flowbuilder.clock import from_date_started
 from flowbuilder.errors import CallbackError
 from flowbuilder.server import replay
 from flowbuilder.server.events import Event
+from flowbuilder.server.http1 import Reply, Request
 from flowbuilder.server.routes import Deployment
 from flowbuilder.server.service import CallbackService
 
@@ -68,58 +56,35 @@ def _media_type(header: str | None) -> tuple[str, str]:
     return media.strip().lower(), charset
 
 
-@functools.lru_cache(maxsize=2)  # the same second for every answer made in it
-def _http_date(second: int) -> str:
-    """The ``Date`` header HTTP/1.1 servers send (RFC 9110): ``Thu, 03 Dec 2026 21:08:02 GMT``."""
-    return format_timestamp(second)
+class CallbackRequest:
+    """One request, received whole: checked, then answered now or once its effects are done."""
 
+    __slots__ = (
+        "_arrived",
+        "_counted",
+        "_started",
+        "headers",
+        "method",
+        "path",
+        "reply",
+        "request",
+        "service",
+    )
 
-class CallbackServer(HTTPServerConnectionDelegate):
-    """What Tornado's HTTP server hands each request to: a :class:`CallbackRequest`."""
-
-    def __init__(self, service: CallbackService) -> None:
+    def __init__(self, service: CallbackService, request: Request, reply: Reply) -> None:
         self.service = service
-
-    def start_request(self, server_conn: object, request_conn: HTTPConnection) -> CallbackRequest:
-        return CallbackRequest(self.service, request_conn)
-
-
-class CallbackRequest(HTTPMessageDelegate):
-    """One request: its head, its body as it arrives, then its answer."""
-
-    def __init__(self, service: CallbackService, connection: HTTPConnection) -> None:
-        self.service = service
-        self.connection = connection
-        self.method = "POST"
-        self.path = "/"
-        self.headers = HTTPHeaders()
-        self._chunks: list[bytes] = []
-        self._received = 0
-        self._started = 0.0
-        self._arrived = 0.0
-        self._counted = False
-        self._answered = False
-
-    # -- what Tornado calls ---------------------------------------------------------------------
-
-    def headers_received(
-        self, start_line: RequestStartLine | ResponseStartLine, headers: HTTPHeaders
-    ) -> None:
-        assert isinstance(start_line, RequestStartLine)
+        self.request = request
+        self.reply = reply
+        self.method = request.method
+        self.path = request.path
+        self.headers = request.headers
         self._started = time.perf_counter()
         self._arrived = time.time()
-        self.method = start_line.method
-        self.path = start_line.path.partition("?")[0]
-        self.headers = headers
-        self.service.in_flight.begin()
+        service.in_flight.begin()
         self._counted = True
+        reply.on_close = self._done
 
-    def data_received(self, chunk: bytes) -> None:
-        self._received += len(chunk)
-        if self._received <= self.service.max_body_bytes:  # past the limit: read and dropped
-            self._chunks.append(chunk)
-
-    def finish(self) -> None:
+    def run(self) -> None:
         try:
             found = self._accept()
             if found is None:
@@ -134,11 +99,8 @@ class CallbackRequest(HTTPMessageDelegate):
                 self._verdict(deployment, callback, digest, verdict)
         except Exception:  # a bug before the request was a call: the client sees it
             logger.exception("%s %s: server error", self.method, self.path)
-            if not self._answered:
+            if not self.reply.sent:
                 self._refuse(500, "server error")
-
-    def on_connection_close(self) -> None:
-        self._done()
 
     # -- the request ----------------------------------------------------------------------------
 
@@ -157,20 +119,21 @@ class CallbackRequest(HTTPMessageDelegate):
             self._refuse(404, f"no flow is served at {self.path}; POST to {service.routes.paths()}")
             return None
         uniform, auth = table.uniform, table.auth
-        auth_header = None if uniform and auth is None else self.headers.get("Authorization")
+        auth_header = None if uniform and auth is None else self.headers.get("authorization")
         if uniform and auth is not None and not auth.check(auth_header):
             self._unauthorized()
             return None
-        media, charset = _media_type(self.headers.get("Content-Type"))
+        media, charset = _media_type(self.headers.get("content-type"))
         if media != JSON_TYPE or charset not in ("", "utf-8", "utf8"):
-            got = self.headers.get("Content-Type") or "none"
+            got = self.headers.get("content-type") or "none"
             self._refuse(415, f"Content-Type must be application/json, got {got}")
             return None
-        if self._received > service.max_body_bytes:
+        received = self.request.received
+        if received > service.max_body_bytes:
             limit = service.max_body_bytes
-            self._refuse(413, f"body is {self._received} bytes; the limit is {limit}")
+            self._refuse(413, f"body is {received} bytes; the limit is {limit}")
             return None
-        body = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        body = self.request.body
         try:
             callback = wire.parse_callback(body)
         except CallbackError as exc:
@@ -281,16 +244,8 @@ class CallbackRequest(HTTPMessageDelegate):
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         """The response: *status*, *headers*, *body* (sized, so the connection stays open)."""
-        self._answered = True
-        headers["Content-Length"] = str(len(body))
-        headers["Date"] = _http_date(int(time.time()))
-        start = ResponseStartLine("HTTP/1.1", status, responses.get(status, "Unknown"))
-        try:  # a HEAD request is told the length of the answer, never sent it
-            chunk = None if self.method == "HEAD" else body
-            self.connection.write_headers(start, HTTPHeaders(headers), chunk)
-            self.connection.finish()
-        except StreamClosedError:  # the client left before its answer: nothing to send to
-            pass
+        try:
+            self.reply.send(status, headers, body)
         finally:
             self._done()
 
@@ -388,7 +343,7 @@ class CallbackRequest(HTTPMessageDelegate):
         """Our own failure during a live call: log it, answer with the engine's fallback."""
         logger.error("call %s (app %s): server error", callback.callid, callback.app, exc_info=exc)
         self.service.replay.abandoned(callback.callid, digest)
-        if self._answered:
+        if self.reply.sent:
             return
         reason = f"server error: {type(exc).__name__}: {exc}"
         reply = engine.fallback(
@@ -402,7 +357,7 @@ class CallbackRequest(HTTPMessageDelegate):
             self._reply(deployment, callback, digest, reply, effects)
         except Exception:  # even the books failed: the answer still goes out
             logger.exception("call %s: server error while answering", callback.callid)
-            if not self._answered:
+            if not self.reply.sent:
                 self._send(200, reply.body, {"Content-Type": JSON_TYPE})
 
     def _refuse(
@@ -431,13 +386,13 @@ class CallbackRequest(HTTPMessageDelegate):
             "refused %s %s from %s: %d %s",
             self.method,
             self.path,
-            getattr(getattr(self.connection, "context", None), "remote_ip", "?"),
+            self.request.remote_ip,
             status,
             reason,
         )
 
     def _unauthorized(self, callback: wire.Callback | None = None) -> None:
-        given = "wrong credentials" if self.headers.get("Authorization") else "none given"
+        given = "wrong credentials" if self.headers.get("authorization") else "none given"
         self._refuse(
             401,
             f"HTTP Basic credentials of the REALTIME10 app required ({given})",
@@ -451,6 +406,11 @@ class CallbackRequest(HTTPMessageDelegate):
             self.service.in_flight.end()
 
 
-def make_app(service: CallbackService) -> CallbackServer:
-    """What Tornado's ``HTTPServer`` serves: every request, whatever its path, to the service."""
-    return CallbackServer(service)
+def make_app(service: CallbackService) -> Callable[[Request, Reply], None]:
+    """What :class:`~flowbuilder.server.http1.HTTP1Server` serves: every request, whatever its
+    path, to the service."""
+
+    def handle(request: Request, reply: Reply) -> None:
+        CallbackRequest(service, request, reply).run()
+
+    return handle

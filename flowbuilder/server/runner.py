@@ -22,8 +22,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from tornado.httpserver import HTTPServer
-
 from flowbuilder._listen import check_port, listen
 from flowbuilder._loopthread import LoopThread
 from flowbuilder._rerun import Live
@@ -33,6 +31,7 @@ from flowbuilder.program import Program
 from flowbuilder.server.calls import ActiveCall
 from flowbuilder.server.events import EventLog, Subscriber
 from flowbuilder.server.handler import make_app
+from flowbuilder.server.http1 import HTTP1Server
 from flowbuilder.server.loading import Servable, to_program
 from flowbuilder.server.replay import ReplayGuard
 from flowbuilder.server.routes import Deployment, make_auth, normalize_path, performs_http
@@ -88,7 +87,7 @@ class ServerHandle:
         self._auth_default = (login, password)
         self._state = "new"
         self._thread = LoopThread(f"flowbuilder-server-{name}")
-        self._server: HTTPServer | None = None
+        self._server: HTTP1Server | None = None
         self._stopped = threading.Event()
         self.started_at: float | None = None
 
@@ -262,10 +261,10 @@ class ServerHandle:
 
     async def _setup(self, sockets: list[socket.socket]) -> None:
         limit = self.service.max_body_bytes
-        self._server = HTTPServer(
+        self._server = HTTP1Server(
             make_app(self.service),
-            max_body_size=max(16 * limit, 8 * 1024 * 1024),  # beyond the limit: read, dropped
-            decompress_request=False,
+            max_body_bytes=limit,
+            hard_max_body_bytes=max(16 * limit, 8 * 1024 * 1024),  # up to it: read, dropped
         )
         self._server.add_sockets(sockets)
         self._prune_task = asyncio.get_running_loop().create_task(self._prune_idle_calls())
