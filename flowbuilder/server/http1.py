@@ -135,7 +135,7 @@ class _Connection:
         self.request = Request(self.remote_ip)
         self.head_bytes = 0
         self.url = b""
-        self.deadline = time.monotonic() + REQUEST_TIMEOUT_S
+        self.deadline = time.monotonic() + self.server.request_timeout_s
 
     def on_url(self, url: bytes) -> None:
         self._count_head(len(url))
@@ -213,7 +213,7 @@ class _Connection:
         """What has arrived; closes the connection when nothing comes in time."""
         loop = asyncio.get_running_loop()
         if self.request is None:
-            timer = loop.call_later(IDLE_TIMEOUT_S, self.stream.close)
+            timer = loop.call_later(self.server.idle_timeout_s, self.stream.close)
         else:
             wait = max(0.0, self.deadline - time.monotonic())
             timer = loop.call_later(wait, self._too_slow)
@@ -223,7 +223,8 @@ class _Connection:
             timer.cancel()
 
     def _too_slow(self) -> None:
-        self._refuse(408, f"request not received whole within {REQUEST_TIMEOUT_S:g} s")
+        within = self.server.request_timeout_s
+        self._refuse(408, f"request not received whole within {within:g} s")
 
     def _feed(self, data: bytes) -> bool:
         """Parse *data*; False when the connection was refused and closed."""
@@ -286,11 +287,21 @@ class HTTP1Server(TCPServer):
     """Serves every request of every connection to *handle*; a body is kept up to
     *max_body_bytes* and read (then dropped) up to *hard_max_body_bytes*."""
 
-    def __init__(self, handle: Handler, *, max_body_bytes: int, hard_max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        handle: Handler,
+        *,
+        max_body_bytes: int,
+        hard_max_body_bytes: int,
+        request_timeout_s: float = REQUEST_TIMEOUT_S,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+    ) -> None:
         super().__init__(max_buffer_size=2 * READ_BYTES + MAX_HEAD_BYTES)
         self.handle = handle
         self.max_body_bytes = max_body_bytes
         self.hard_max_body_bytes = hard_max_body_bytes
+        self.request_timeout_s = request_timeout_s
+        self.idle_timeout_s = idle_timeout_s
         self._connections: set[_Connection] = set()
 
     async def handle_stream(self, stream: IOStream, address: tuple[str, int]) -> None:
