@@ -8,11 +8,12 @@ are recorded once through the engine with the server's secret (the exact bodies 
 variables of the answer before it, as CALLR echoes them; every answer from the flow server is
 checked byte for byte against the recorded one (but for the state signature, which covers the
 call id), so a wrong answer counts as an error, not as throughput. The bare handler answers
-the same requests with a fixed command: the ceiling of a handler as Tornado serves it (Tornado +
-asyncio on this Python). Runs are short and interleaved (bare, ..., flow, then flow, ..., bare),
-so that each pair of runs meets the same machine, and ``throughput_ratio_vs_bare`` is the median
-of the per-round ratios; ``ratio_quartiles`` shows their spread (on a shared VM, two-second runs
-scattered about twice as widely as half-second ones).
+the same requests with a fixed command: a handler as a plain Tornado application serves it
+(``RequestHandler``, Tornado's HTTP/1, asyncio on this Python). Runs are short and interleaved
+(bare, ..., flow, then flow, ..., bare), so that each pair of runs meets the same machine, and
+``throughput_ratio_vs_bare`` is the median of the per-round ratios; ``ratio_quartiles`` shows
+their spread (on a shared VM, two-second runs scattered about twice as widely as half-second
+ones).
 
 ``throughput_ratio_vs_parsing_bare`` is the same against a third server, the bare handler that
 reads each callback (``json.loads``) before its fixed answer: the least any real callback server
@@ -22,11 +23,14 @@ Every server runs on the event loop flowbuilder's server uses (``_loopthread.new
 uvloop when installed, and eager tasks on Python 3.12+), so the ratios compare handlers on an
 equal footing.
 
-``engine_only_ratio_vs_bare`` is a fourth server against the bare one: a handler around nothing
-but the engine (``wire.parse_callback`` then ``engine.step``: no routing, auth, events, books or
-replay guard), its answers checked like the flow server's. It is the floor of
-this design on this stack; ``throughput_ratio_vs_engine_only`` is what the server around the
-engine costs.
+flowbuilder serves on its own HTTP layer (:mod:`flowbuilder.server.http1`: Tornado's TCP server
+and streams, httptools' parser), faster than Tornado's HTTP/1. Two more servers run on that
+layer: ``http1_bare``, the bare handler (``http1_bare_ratio_vs_bare`` is what the layer saves;
+``throughput_ratio_vs_http1_bare`` is flowbuilder against the ceiling of its own stack), and
+``engine_only``, a handler around nothing but the engine (``wire.parse_callback`` then
+``engine.step``: no routing, auth, events, books or replay guard), its answers checked like the
+flow server's: ``engine_only_ratio_vs_http1_bare`` is the floor of this design on this stack,
+``throughput_ratio_vs_engine_only`` what the server around the engine costs.
 
 ``cpu_ratio_vs_bare`` compares the servers' CPU time per callback (from /proc): when other
 processes share the machine, throughput follows the CPU each server happens to get, while CPU
@@ -34,7 +38,7 @@ per callback still says what a saturated server would do. ``load_generator_cpu_s
 client is not the bottleneck. ``engine_us_per_callback`` is the engine's own time per callback
 (``wire.parse_callback`` + ``engine.step`` in this process, over the recorded calls).
 
-    python benchmarks/server.py            # about 70 s (24 rounds of 0.5 s per server)
+    python benchmarks/server.py            # about 90 s (24 rounds of 0.5 s per server)
     python benchmarks/server.py --quick    # a few seconds, for the test suite
 """
 
@@ -155,41 +159,62 @@ def _fixed_answer_server(conn: Connection, *, parse: bool) -> None:
     _plain_server(conn, Bare)
 
 
-def engine_only_server(conn: Connection) -> None:
-    """A handler around the engine alone: what flowbuilder's server adds to it shows as
-    ``throughput_ratio_vs_engine_only``."""
-    import tornado.web
+def http1_bare_server(conn: Connection) -> None:
+    """The bare handler on the server's own HTTP layer (:mod:`flowbuilder.server.http1`): the
+    ceiling of the stack flowbuilder now serves on."""
+    from flowbuilder.server.http1 import Reply, Request
 
+    def bare(request: Request, reply: Reply) -> None:
+        reply.send(200, {"Content-Type": "application/json"}, BARE_ANSWER)
+
+    _http1_server(conn, bare)
+
+
+def engine_only_server(conn: Connection) -> None:
+    """A handler around the engine alone, on the server's own HTTP layer: what flowbuilder's
+    server adds to it shows as ``throughput_ratio_vs_engine_only``."""
     from flowbuilder import engine
     from flowbuilder.callr import wire
     from flowbuilder.compiler import compile
+    from flowbuilder.server.http1 import Reply, Request
 
     program = compile(ivr())
     config = engine.EngineConfig(secret=SECRET)
 
-    class EngineOnly(tornado.web.RequestHandler):
-        def post(self) -> None:
-            callback = wire.parse_callback(self.request.body)
-            reply = engine.step(program, callback, config=config, now=time.time())
-            assert isinstance(reply, engine.Reply)  # this IVR has no effects
-            if reply.body:
-                self.set_header("Content-Type", "application/json")
-                self.write(reply.body)
+    def engine_only(request: Request, reply: Reply) -> None:
+        callback = wire.parse_callback(request.body)
+        answer = engine.step(program, callback, config=config, now=time.time())
+        assert isinstance(answer, engine.Reply)  # this IVR has no effects
+        reply.send(200, {"Content-Type": "application/json"}, answer.body)
 
-    _plain_server(conn, EngineOnly)
+    _http1_server(conn, engine_only)
+
+
+def _http1_server(conn: Connection, handle: Any) -> None:
+    from flowbuilder.server.http1 import HTTP1Server
+
+    limit = 64 * 1024
+    _run_server(conn, HTTP1Server(handle, max_body_bytes=limit, hard_max_body_bytes=16 * limit))
 
 
 def _plain_server(conn: Connection, handler: type[Any]) -> None:
-    """Serve *handler* on every path until told to stop, on the loop flowbuilder's server uses."""
-    _pin(0)
+    """Serve the Tornado *handler* on every path, as a plain Tornado application does."""
     import tornado.httpserver
     import tornado.web
+
+    app = tornado.web.Application([(r"/.*", handler)], log_function=lambda handler: None)
+    _run_server(conn, tornado.httpserver.HTTPServer(app))
+
+
+def _run_server(conn: Connection, server: Any) -> None:
+    """Run *server* (a Tornado TCP server) until told to stop, on the loop flowbuilder's server
+    uses."""
+    _pin(0)
+    import tornado.netutil
 
     from flowbuilder._loopthread import new_loop
 
     async def main() -> None:
-        app = tornado.web.Application([(r"/.*", handler)], log_function=lambda handler: None)
-        server = tornado.httpserver.HTTPServer(app)
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
         server.add_sockets(sockets)
         conn.send(sockets[0].getsockname()[1])
@@ -370,6 +395,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     targets: dict[str, Callable[[Connection], None]] = {
         "bare": bare_server,
         "parsing_bare": parsing_server,
+        "http1_bare": http1_bare_server,
         "engine_only": engine_only_server,
         "flow": flow_server,
     }
@@ -472,11 +498,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             parsing["server_cpu_us_per_callback"] / flow["server_cpu_us_per_callback"], 3
         ),
         # the floor of this design: the engine alone behind a handler run inline (no target)
-        "engine_only_ratio_vs_bare": median_ratio("bare", "engine_only"),
+        # the same on the server's own HTTP layer: its bare ceiling, and the engine alone on it
+        "throughput_ratio_vs_http1_bare": median_ratio("http1_bare"),
+        "http1_bare_ratio_vs_bare": median_ratio("bare", "http1_bare"),
+        "engine_only_ratio_vs_http1_bare": median_ratio("http1_bare", "engine_only"),
         "throughput_ratio_vs_engine_only": median_ratio("engine_only"),
         "flow": flow,
         "bare": bare,
         "parsing_bare": parsing,
+        "http1_bare": summary("http1_bare"),
         "engine_only": engine_only,
         "flow_nodes": len(ivr()),
         "callbacks_per_call": [len(c) for c in calls],

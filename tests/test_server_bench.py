@@ -37,7 +37,9 @@ def test_server_benchmark_quick_mode_prints_one_json_object():
         "throughput_ratio_vs_parsing_bare",
         "cpu_ratio_vs_parsing_bare",
         "engine_us_per_callback",
-        "engine_only_ratio_vs_bare",
+        "throughput_ratio_vs_http1_bare",
+        "http1_bare_ratio_vs_bare",
+        "engine_only_ratio_vs_http1_bare",
         "throughput_ratio_vs_engine_only",
     ):
         assert isinstance(data[key], int | float), key
@@ -50,6 +52,7 @@ def test_server_benchmark_quick_mode_prints_one_json_object():
     assert data["flow"]["errors"] == 0
     assert data["bare"]["errors"] == 0
     assert data["parsing_bare"]["errors"] == 0
+    assert data["http1_bare"]["errors"] == 0
     assert data["engine_only"]["requests"] > 0
     assert data["engine_only"]["errors"] == 0  # its answers are checked too
     assert result.stderr == ""
