@@ -276,3 +276,23 @@ def test_an_idle_keep_alive_connection_is_closed(
     started = time.monotonic()
     assert peer.closed()  # blocks until the server lets go
     assert 0.5 <= time.monotonic() - started < 2
+
+
+def test_a_client_that_pipelines_hundreds_of_callbacks_cannot_hold_up_another(
+    server: ServerHandle, connect: Callable[[int], Peer]
+):
+    greedy, other = connect(server.port), connect(server.port)
+    greedy.send(b"".join(post(callback()) for _ in range(300)))
+    other.send(post(callback()))
+    assert other.response()[0] == 200
+    greedy.sock.setblocking(False)
+    try:
+        while greedy._fill():
+            pass
+    except BlockingIOError:
+        pass
+    answered_before = greedy.buffer.count(b"HTTP/1.1 200 OK")
+    assert answered_before < 300  # the other was answered before the greedy one's last
+    greedy.sock.setblocking(True)
+    answers = [greedy.response() for _ in range(300)]
+    assert {status for status, _, _ in answers} == {200}

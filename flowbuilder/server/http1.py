@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from http.client import responses
-from typing import Final
+from typing import Final, cast
 
 import httptools
 from tornado.httputil import format_timestamp
@@ -202,6 +202,8 @@ class _Connection:
                     if request.headers.get("connection") == "close":
                         stream.close()
                         return
+                    if self.ready:  # pipelined: the other connections get a turn between
+                        await asyncio.sleep(0)
                 if not self._feed(await self._read()):
                     return
         except StreamClosedError:
@@ -211,6 +213,15 @@ class _Connection:
 
     async def _read(self) -> bytes:
         """What has arrived; closes the connection when nothing comes in time."""
+        arrived = cast("asyncio.Future[bytes]", self.stream.read_bytes(READ_BYTES, partial=True))
+        if arrived.done():
+            # it was there already: a turn of the loop first, or a client whose next request
+            # is always there would keep the other connections waiting
+            await asyncio.sleep(0)
+            if self.request is not None and time.monotonic() > self.deadline:
+                self._too_slow()
+                raise StreamClosedError()
+            return arrived.result()
         loop = asyncio.get_running_loop()
         if self.request is None:
             timer = loop.call_later(self.server.idle_timeout_s, self.stream.close)
@@ -218,7 +229,7 @@ class _Connection:
             wait = max(0.0, self.deadline - time.monotonic())
             timer = loop.call_later(wait, self._too_slow)
         try:
-            return await self.stream.read_bytes(READ_BYTES, partial=True)
+            return await arrived
         finally:
             timer.cancel()
 
