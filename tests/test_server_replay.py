@@ -213,6 +213,26 @@ def test_the_memory_guard_is_bounded_by_calls_and_by_bytes() -> None:
     assert guard.check(0, 0, b"d0") == Proceed()
 
 
+def test_a_retry_of_a_large_answer_gets_the_same_bytes(server, client) -> None:
+    """Answers carrying big variables are kept compressed; a retry still gets them exact."""
+    body = {**first_post(), "variables": {"notes": "call me back after 6pm " * 1_000}}
+    first = client.post(server.url, json=body)
+    assert len(first.content) > 20_000
+    again = client.post(server.url, json=body)
+    assert again.status_code == 200
+    assert again.content == first.content
+
+
+def test_the_byte_bound_holds_many_more_large_answers_than_their_size_would() -> None:
+    guard = MemoryReplayGuard(max_calls=1_000, max_answer_bytes=100_000)
+    answer = b'{"variables":{"notes":"%b"}}' % (b"call me back after 6pm " * 1_000)
+    for callid in range(100):  # 2.3 MB of answers
+        guard.check(callid, 0, b"d%d" % callid)
+        guard.answered(callid, b"d%d" % callid, 1, answer)
+    assert guard.answer_bytes <= 100_000
+    assert all(guard.check(callid, 0, b"d%d" % callid) == Repeat(answer) for callid in range(100))
+
+
 def test_the_memory_guard_verdicts() -> None:
     guard = MemoryReplayGuard()
     assert guard.check(1, 0, b"a") == Proceed()

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -45,6 +46,8 @@ from flowbuilder.callr.wire import CommandId
 #: Calls remembered, and bytes of answers kept for retries, by default.
 MAX_CALLS: Final = 100_000
 MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
+#: Answers longer than this are kept compressed.
+PACK_OVER_BYTES: Final = 2048
 #: An answer still pending after this long was abandoned: a retry may run it again.
 PENDING_S: Final = 10.0
 
@@ -103,7 +106,8 @@ class _Entry(msgspec.Struct, gc=False):
 
     step: CommandId | None = None  # the command_id of the last answer; None: none yet
     answered_digest: bytes = b""
-    answer: bytes = b""
+    answer: bytes = b""  # zlib-compressed when ``packed``
+    packed: bool = False
     pending: bytes = b""
     pending_since: float = 0.0
     ended: bool = False
@@ -141,7 +145,7 @@ class MemoryReplayGuard:
                 if entry.ended:
                     return Refuse(f"call {callid} has ended: nothing more can move it")
                 if entry.answered_digest == digest:
-                    return Repeat(entry.answer)
+                    return Repeat(zlib.decompress(entry.answer) if entry.packed else entry.answer)
                 if entry.pending and time.monotonic() - entry.pending_since < PENDING_S:
                     if entry.pending == digest:
                         return Pending()
@@ -160,13 +164,16 @@ class MemoryReplayGuard:
             return Proceed()
 
     def answered(self, callid: int, digest: bytes, step: CommandId, body: bytes) -> None:
-        # kept as an exact-size copy: orjson's output holds a 4 KiB buffer whatever its length,
-        # which made a 300-byte answer cost 4 KiB here (and the byte bound 13 times too loose)
-        body = bytes(memoryview(body))
+        # large answers (big variables) are kept compressed: the byte bound then holds many
+        # more calls, and retries, which unpack them, are rare; small ones are kept as an
+        # exact-size copy (orjson's output holds a 4 KiB buffer whatever its length)
+        packed = len(body) > PACK_OVER_BYTES
+        body = zlib.compress(body, 1) if packed else bytes(memoryview(body))
         with self._lock:
             entry = self._calls.get(callid) or self._add(callid)
             self._answer_bytes += len(body) - len(entry.answer)
             entry.step, entry.answered_digest, entry.answer = step, digest, body
+            entry.packed = packed
             if entry.pending == digest:
                 entry.pending = b""
             while self._answer_bytes > self.max_answer_bytes and len(self._calls) > 1:
