@@ -296,3 +296,37 @@ def test_a_client_that_pipelines_hundreds_of_callbacks_cannot_hold_up_another(
     greedy.sock.setblocking(True)
     answers = [greedy.response() for _ in range(300)]
     assert {status for status, _, _ in answers} == {200}
+
+
+def test_an_upgrade_request_is_answered_then_closed(server: ServerHandle, peer: Peer):
+    peer.send(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+    status, headers, body = peer.response()
+    assert status == 405
+    assert headers["connection"] == "close"
+    assert body.startswith(b"GET is not allowed")
+    assert peer.closed()
+    assert still_serving(server)
+
+
+def test_a_client_that_never_reads_its_answers_is_not_answered_without_end(
+    server: ServerHandle, connect: Callable[[int], Peer]
+):
+    """Pipelined requests whose answers are never read: the server stops reading too, instead
+    of piling up answers in memory."""
+    greedy = connect(server.port)
+    greedy.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"  # a 405 with a line of text, 150+ bytes
+    greedy.sock.settimeout(2)
+
+    def stalls() -> bool:
+        """True when the server stops taking requests (its answers are not being read)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                greedy.sock.sendall(request * 1000)
+            except TimeoutError:
+                return True
+        return False
+
+    assert stalls()
+    assert still_serving(server)

@@ -128,6 +128,7 @@ class _Connection:
         self.deadline = 0.0  # when the request being received must be whole
         self.url = b""
         self.reply: Reply | None = None  # the one being answered
+        self.flushing: asyncio.Future[None] | None = None  # the last answer's write
 
     # -- httptools' callbacks -----------------------------------------------------------------
 
@@ -199,6 +200,8 @@ class _Connection:
                     self.reply = None
                     if not reply.sent or stream.closed():
                         return
+                    if self.flushing is not None and not self.flushing.done():
+                        await self.flushing  # a client that does not read is not answered more
                     if request.headers.get("connection") == "close":
                         stream.close()
                         return
@@ -287,7 +290,7 @@ class _Connection:
         if request.method != "HEAD":
             parts.append(body)
         with contextlib.suppress(StreamClosedError):  # the client left before its answer
-            self.stream.write(b"".join(parts))
+            self.flushing = self.stream.write(b"".join(parts))
 
     def _closed(self) -> None:
         if self.reply is not None:
