@@ -45,7 +45,16 @@ _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 class Request:
     """One request as it was received: what a handler reads."""
 
-    __slots__ = ("chunks", "headers", "method", "path", "received", "remote_ip", "version")
+    __slots__ = (
+        "chunks",
+        "headers",
+        "keep_alive",
+        "method",
+        "path",
+        "received",
+        "remote_ip",
+        "version",
+    )
 
     def __init__(self, remote_ip: str) -> None:
         self.method = ""
@@ -55,6 +64,7 @@ class Request:
         self.chunks: list[bytes] = []  # the body up to the server's limit; past it, only counted
         self.received = 0  # the body's size, whatever was kept
         self.remote_ip = remote_ip
+        self.keep_alive = True  # False: answered with Connection: close, then the connection shut
 
     @property
     def body(self) -> bytes:
@@ -172,9 +182,8 @@ class _Connection:
     def on_message_complete(self) -> None:
         request, self.request = self.request, None
         assert request is not None
+        request.keep_alive = self.parser.should_keep_alive()
         self.ready.append(request)
-        if not self.parser.should_keep_alive():
-            request.headers["connection"] = "close"  # answered with Connection: close, then shut
 
     def _count_head(self, size: int) -> None:
         self.head_bytes += size
@@ -202,7 +211,7 @@ class _Connection:
                         return
                     if self.flushing is not None and not self.flushing.done():
                         await self.flushing  # a client that does not read is not answered more
-                    if request.headers.get("connection") == "close":
+                    if not request.keep_alive:
                         stream.close()
                         return
                     if self.ready:  # pipelined: the other connections get a turn between
@@ -245,7 +254,9 @@ class _Connection:
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            pass  # no protocol switch here: the request is answered, then the connection closed
+            # no protocol switch here: the request is answered, then the connection closed
+            for request in self.ready:
+                request.keep_alive = False
         except httptools.HttpParserCallbackError as exc:
             cause = exc.__context__
             if isinstance(cause, _Refusal):
@@ -257,10 +268,6 @@ class _Connection:
         except httptools.HttpParserError as exc:
             self._refuse(400, f"malformed HTTP request: {exc}")
             return False
-        else:
-            return True
-        for request in self.ready:
-            request.headers["connection"] = "close"
         return True
 
     def _refuse(self, status: int, reason: str) -> None:
@@ -268,7 +275,7 @@ class _Connection:
         logger.info("refused a request from %s: %d %s", self.remote_ip, status, reason)
         if self.reply is None and not self.stream.closed():
             head = Request(self.remote_ip)
-            head.headers["connection"] = "close"
+            head.keep_alive = False
             line = (reason + "\n").encode("utf-8", "replace")
             self.write(head, status, {"Content-Type": "text/plain; charset=utf-8"}, line)
         self.stream.close()
@@ -276,13 +283,12 @@ class _Connection:
     def write(self, request: Request, status: int, headers: dict[str, str], body: bytes) -> None:
         if self.stream.closed():
             return
-        close = request.headers.get("connection") == "close"
         parts = [_status_line(status)]
         for name, value in headers.items():
             parts.append(f"{name}: {value}\r\n".encode("latin-1"))
         date = _http_date(int(time.time()))
         parts.append(b"Content-Length: %d\r\nDate: %b\r\n" % (len(body), date))
-        if close:
+        if not request.keep_alive:
             parts.append(b"Connection: close\r\n")
         elif request.version == "1.0":
             parts.append(b"Connection: keep-alive\r\n")
