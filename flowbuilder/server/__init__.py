@@ -8,7 +8,8 @@
 >>> server.running
 False
 
-``serve(flow)`` starts a Tornado server in a background thread with its own event loop and
+``serve(flow)`` starts a Tornado TCP server (HTTP/1.1 parsed by httptools,
+:mod:`~flowbuilder.server.http1`) in a background thread with its own event loop and
 returns a :class:`ServerHandle` at once: in a notebook (never blocking the kernel's loop), in a
 script or a thread (also a context manager), and behind ``flowbuilder serve FLOW`` on the command
 line. One code path serves them all. The handle shows its URL, status and the calls in progress,
@@ -24,7 +25,8 @@ app=...)``, or at several URL paths with ``handle.add(flow, path="/other")``.
 Security: with ``login``/``password`` (the REALTIME10 app's own, sent by CALLR as HTTP Basic
 auth) other requests get 401. Bodies over ``max_body_bytes`` get 413, non-JSON content 415, other
 methods 405, a malformed callback 400 with one line saying which field is wrong, an unknown app
-404. Once a request is a live call it always gets a CALLR answer: tampered state, a bug in node
+404; a request head over 64 KiB 431, a request not received whole within 30 s 408, anything
+that is not valid HTTP/1.x 400. Once a request is a live call it always gets a CALLR answer: tampered state, a bug in node
 code, a failing or slow effect lead to the flow's error path or the safe fallback (an apology,
 then a hang-up), never a 500 or dead air. Secrets and Authorization headers are never logged.
 

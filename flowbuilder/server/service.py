@@ -1,7 +1,7 @@
 """What one callback server is made of: its routes, calls, effects, replay guard, events, limits.
 
-The request handler receives one :class:`CallbackService` through Tornado's ``initialize()``;
-nothing here is global. Everything but the locked snapshots is used on the server's thread.
+Each request's handler (``handler.CallbackRequest``) receives the server's one
+:class:`CallbackService`; nothing here is global. Everything but the locked snapshots is used on the server's thread.
 """
 
 from __future__ import annotations
