@@ -26,9 +26,10 @@ Security: with ``login``/``password`` (the REALTIME10 app's own, sent by CALLR a
 auth) other requests get 401. Bodies over ``max_body_bytes`` get 413, non-JSON content 415, other
 methods 405, a malformed callback 400 with one line saying which field is wrong, an unknown app
 404; a request head over 64 KiB 431, a request not received whole within 30 s 408, anything
-that is not valid HTTP/1.x 400. Once a request is a live call it always gets a CALLR answer: tampered state, a bug in node
-code, a failing or slow effect lead to the flow's error path or the safe fallback (an apology,
-then a hang-up), never a 500 or dead air. Secrets and Authorization headers are never logged.
+that is not valid HTTP/1.x 400. Once a request is a live call it always gets a CALLR answer:
+tampered state, a bug in node code, a failing or slow effect lead to the flow's error path or
+the safe fallback (an apology, then a hang-up), never a 500 or dead air. Secrets and
+Authorization headers are never logged.
 
 A public URL for a real CALLR account
 -------------------------------------

@@ -1,7 +1,8 @@
 """What one callback server is made of: its routes, calls, effects, replay guard, events, limits.
 
 Each request's handler (``handler.CallbackRequest``) receives the server's one
-:class:`CallbackService`; nothing here is global. Everything but the locked snapshots is used on the server's thread.
+:class:`CallbackService`; nothing here is global. Everything but the locked snapshots is used
+on the server's thread.
 """
 
 from __future__ import annotations
