@@ -31,7 +31,7 @@ def strip_credentials(text: str) -> str:
     >>> strip_credentials("see http://u:p@h:8080/a and ftp://anon@files.example.org")
     'see http://***@h:8080/a and ftp://***@files.example.org'
     """
-    if "@" not in text:
+    if "@" not in text or "://" not in text:  # most lines (a node is shown as "@node")
         return text
     return _CREDENTIALS.sub(r"\1***@", text)
 
@@ -63,6 +63,8 @@ def clean(text: str) -> str:
 
 def clean_lines(text: str) -> str:
     """:func:`clean` on each line of *text* (whose line breaks are its own, not a field's)."""
+    if "\n" not in text:
+        return clean(text)
     return "\n".join(clean(line) for line in text.split("\n"))
 
 
