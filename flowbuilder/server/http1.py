@@ -22,11 +22,11 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from http.client import responses
+from email.utils import formatdate
+from http import HTTPStatus
 from typing import Final, cast
 
 import httptools
-from tornado.httputil import format_timestamp
 from tornado.iostream import IOStream, StreamClosedError
 from tornado.tcpserver import TCPServer
 
@@ -115,12 +115,16 @@ class _Refusal(Exception):
 @functools.lru_cache(maxsize=2)  # the same second for every answer made in it
 def _http_date(second: int) -> bytes:
     """The ``Date`` header HTTP/1.1 servers send (RFC 9110): ``Thu, 03 Dec 2026 21:08:02 GMT``."""
-    return format_timestamp(second).encode()
+    return formatdate(second, usegmt=True).encode()
 
 
 @functools.lru_cache(maxsize=32)
 def _status_line(status: int) -> bytes:
-    return f"HTTP/1.1 {status} {responses.get(status, 'Unknown')}\r\n".encode()
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Unknown"
+    return f"HTTP/1.1 {status} {phrase}\r\n".encode()
 
 
 class _Connection:
