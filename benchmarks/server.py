@@ -502,6 +502,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "throughput_ratio_vs_http1_bare": median_ratio("http1_bare"),
         "http1_bare_ratio_vs_bare": median_ratio("bare", "http1_bare"),
         "engine_only_ratio_vs_http1_bare": median_ratio("http1_bare", "engine_only"),
+        "engine_only_ratio_vs_bare": median_ratio("bare", "engine_only"),
         "throughput_ratio_vs_engine_only": median_ratio("engine_only"),
         "flow": flow,
         "bare": bare,

@@ -37,6 +37,7 @@ def test_server_benchmark_quick_mode_prints_one_json_object():
         "throughput_ratio_vs_parsing_bare",
         "cpu_ratio_vs_parsing_bare",
         "engine_us_per_callback",
+        "engine_only_ratio_vs_bare",
         "throughput_ratio_vs_http1_bare",
         "http1_bare_ratio_vs_bare",
         "engine_only_ratio_vs_http1_bare",
