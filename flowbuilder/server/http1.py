@@ -11,6 +11,10 @@ over the server's hard limit 413, a request not received whole within :data:`REQ
 408, anything llhttp cannot parse 400; the connection is closed after each of them. Requests
 are answered in the order they arrived, one at a time (a client may pipeline); a keep-alive
 connection with no request for :data:`IDLE_TIMEOUT_S` is closed.
+
+Fair under load: a request whose bytes were already there (read at once, or pipelined) waits
+one turn of the event loop, so a client that always has its next request ready cannot hold up
+the other connections; and a client that does not read its answers is not read either.
 """
 
 from __future__ import annotations
