@@ -3,6 +3,7 @@ whatever the requests carry; measured on a server process of its own where it ma
 
 from __future__ import annotations
 
+import gc
 import itertools
 import subprocess
 import sys
@@ -107,3 +108,27 @@ def test_answers_kept_for_retries_cost_their_size() -> None:
         finally:
             tracemalloc.stop()
     assert per_call < 2048, f"{per_call:.0f} bytes kept per call"
+
+
+def test_a_request_is_freed_as_soon_as_it_is_answered() -> None:
+    """Nothing of a request outlives its answer by a reference cycle: with the cyclic collector
+    off (as between its runs), 60 refused 250 KB bodies must not pile up. A cycle between the
+    handler and its reply once kept each body until the collector ran: 75 MiB of RSS on 3.13."""
+    flow = Flow("small").add("hi", "play", prompt="Hi").add("bye", "hangup").connect("hi", "bye")
+    big = hostile.post(hostile.callback(cli_number="9" * 250_000), auth=False)
+    with (
+        serve(flow, name="test-freed", login="callr", password="one") as handle,
+        hostile.Connection("127.0.0.1", handle.port) as conn,
+    ):
+        conn.send(big)
+        gc.disable()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for _ in range(60):
+                assert conn.send(big).status == 401
+            kept = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+            gc.enable()
+    assert kept < 2 * 1024 * 1024, f"{kept / 2**20:.1f} MiB kept after 60 answered requests"

@@ -94,13 +94,15 @@ class Reply:
         if self.sent:
             return
         self.sent = True
+        self.on_close = None  # the handler holds its reply: no cycle keeps the request alive
         self._connection.write(self._request, status, headers, body)
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
     def closed(self) -> None:
-        if not self.sent and self.on_close is not None:
-            self.on_close()
+        on_close, self.on_close = self.on_close, None
+        if not self.sent and on_close is not None:
+            on_close()
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
@@ -147,6 +149,8 @@ class _Connection:
         self.url = b""
         self.reply: Reply | None = None  # the one being answered
         self.flushing: asyncio.Future[None] | None = None  # the last answer's write
+        self.buffer = bytearray(READ_BYTES)
+        self.view = memoryview(self.buffer)
 
     # -- httptools' callbacks -----------------------------------------------------------------
 
@@ -231,9 +235,10 @@ class _Connection:
         finally:
             stream.close()
 
-    async def _read(self) -> bytes:
-        """What has arrived; closes the connection when nothing comes in time."""
-        arrived = cast("asyncio.Future[bytes]", self.stream.read_bytes(READ_BYTES, partial=True))
+    async def _read(self) -> memoryview:
+        """What has arrived, in the connection's own buffer (valid until the next read: no
+        allocation per read); closes the connection when nothing comes in time."""
+        arrived = cast("asyncio.Future[int]", self.stream.read_into(self.buffer, partial=True))
         if arrived.done():
             # it was there already: a turn of the loop first, or a client whose next request
             # is always there would keep the other connections waiting
@@ -241,7 +246,7 @@ class _Connection:
             if self.request is not None and time.monotonic() > self.deadline:
                 self._too_slow()
                 raise StreamClosedError()
-            return arrived.result()
+            return self.view[: arrived.result()]
         loop = asyncio.get_running_loop()
         if self.request is None:
             timer = loop.call_later(self.server.idle_timeout_s, self.stream.close)
@@ -249,7 +254,7 @@ class _Connection:
             wait = max(0.0, self.deadline - time.monotonic())
             timer = loop.call_later(wait, self._too_slow)
         try:
-            return await arrived
+            return self.view[: await arrived]
         finally:
             timer.cancel()
 
@@ -257,7 +262,7 @@ class _Connection:
         within = self.server.request_timeout_s
         self._refuse(408, f"request not received whole within {within:g} s")
 
-    def _feed(self, data: bytes) -> bool:
+    def _feed(self, data: memoryview) -> bool:
         """Parse *data*; False when the connection was refused and closed."""
         try:
             self.parser.feed_data(data)
