@@ -63,9 +63,6 @@ class CallbackRequest:
         "_arrived",
         "_counted",
         "_started",
-        "headers",
-        "method",
-        "path",
         "reply",
         "request",
         "service",
@@ -75,9 +72,6 @@ class CallbackRequest:
         self.service = service
         self.request = request
         self.reply = reply
-        self.method = request.method
-        self.path = request.path
-        self.headers = request.headers
         self._started = time.perf_counter()
         self._arrived = time.time()
         service.in_flight.begin()
@@ -98,7 +92,7 @@ class CallbackRequest:
             else:
                 self._verdict(deployment, callback, digest, verdict)
         except Exception:  # a bug before the request was a call: the client sees it
-            logger.exception("%s %s: server error", self.method, self.path)
+            logger.exception("%s %s: server error", self.request.method, self.request.path)
             if not self.reply.sent:
                 self._refuse(500, "server error")
 
@@ -106,34 +100,35 @@ class CallbackRequest:
 
     def _accept(self) -> tuple[Deployment, wire.Callback, bytes] | None:
         """The deployment, callback and body of a usable request; else refuse it, None."""
-        service = self.service
-        if self.method != "POST":
+        service, request = self.service, self.request
+        if request.method != "POST":
             reason = (
-                f"{self.method} is not allowed: this is a CALLR REAL-TIME callback URL, "
+                f"{request.method} is not allowed: this is a CALLR REAL-TIME callback URL, "
                 "POST a callback as JSON"
             )
             self._refuse(405, reason, headers={"Allow": "POST"})
             return None
-        table = service.routes.table(self.path)
+        table = service.routes.table(request.path)
         if table is None:
-            self._refuse(404, f"no flow is served at {self.path}; POST to {service.routes.paths()}")
+            self._refuse(
+                404, f"no flow is served at {request.path}; POST to {service.routes.paths()}"
+            )
             return None
         uniform, auth = table.uniform, table.auth
-        auth_header = None if uniform and auth is None else self.headers.get("authorization")
+        auth_header = None if uniform and auth is None else request.headers.get("authorization")
         if uniform and auth is not None and not auth.check(auth_header):
             self._unauthorized()
             return None
-        media, charset = _media_type(self.headers.get("content-type"))
+        media, charset = _media_type(request.headers.get("content-type"))
         if media != JSON_TYPE or charset not in ("", "utf-8", "utf8"):
-            got = self.headers.get("content-type") or "none"
+            got = request.headers.get("content-type") or "none"
             self._refuse(415, f"Content-Type must be application/json, got {got}")
             return None
-        received = self.request.received
-        if received > service.max_body_bytes:
+        if request.received > service.max_body_bytes:
             limit = service.max_body_bytes
-            self._refuse(413, f"body is {received} bytes; the limit is {limit}")
+            self._refuse(413, f"body is {request.received} bytes; the limit is {limit}")
             return None
-        body = self.request.body
+        body = request.body
         try:
             callback = wire.parse_callback(body)
         except CallbackError as exc:
@@ -141,7 +136,9 @@ class CallbackRequest:
             return None
         deployment = table.route(callback.app)
         if deployment is None:
-            self._refuse(404, f"no flow for app {callback.app!r} at {self.path}", callback=callback)
+            self._refuse(
+                404, f"no flow for app {callback.app!r} at {request.path}", callback=callback
+            )
             return None
         if not uniform and deployment.auth is not None and not deployment.auth.check(auth_header):
             self._unauthorized(callback)
@@ -384,15 +381,15 @@ class CallbackRequest:
         self._finish_with(event, status, line, {**(headers or {}), "Content-Type": _TEXT_TYPE})
         logger.info(
             "refused %s %s from %s: %d %s",
-            self.method,
-            self.path,
+            self.request.method,
+            self.request.path,
             self.request.remote_ip,
             status,
             reason,
         )
 
     def _unauthorized(self, callback: wire.Callback | None = None) -> None:
-        given = "wrong credentials" if self.headers.get("authorization") else "none given"
+        given = "wrong credentials" if self.request.headers.get("authorization") else "none given"
         self._refuse(
             401,
             f"HTTP Basic credentials of the REALTIME10 app required ({given})",

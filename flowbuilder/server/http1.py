@@ -335,19 +335,19 @@ class HTTP1Server(TCPServer):
         self.hard_max_body_bytes = hard_max_body_bytes
         self.request_timeout_s = request_timeout_s
         self.idle_timeout_s = idle_timeout_s
-        self._connections: set[_Connection] = set()
+        self._connections: dict[_Connection, asyncio.Future[None]] = {}  # each with its task
 
     async def handle_stream(self, stream: IOStream, address: tuple[str, int]) -> None:
         connection = _Connection(self, stream, str(address[0]))
-        self._connections.add(connection)
+        self._connections[connection] = cast("asyncio.Future[None]", asyncio.current_task())
         try:
             await connection.run()
         finally:
-            self._connections.discard(connection)
+            del self._connections[connection]
 
     async def close_all_connections(self) -> None:
         """Close every connection (after :meth:`stop`) and wait until each has let go."""
-        while self._connections:
-            for connection in list(self._connections):
-                connection.stream.close()
-            await asyncio.sleep(0.01)
+        running = list(self._connections.values())
+        for connection in list(self._connections):
+            connection.stream.close()
+        await asyncio.gather(*running, return_exceptions=True)
