@@ -64,9 +64,15 @@ function pathOf(c) {
   return `M${c[0]},${c[1]} C${c[2]},${c[3]} ${c[4]},${c[5]} ${c[6]},${c[7]}`;
 }
 
-function midpoint(c) { // the curve at t = 1/2
-  return [(c[0] + 3 * c[2] + 3 * c[4] + c[6]) / 8, (c[1] + 3 * c[3] + 3 * c[5] + c[7]) / 8];
+function pointAt(c, t) { // the curve at t, 0 (its start) to 1 (its end)
+  const u = 1 - t, a = u * u * u, b = 3 * u * u * t, d = 3 * u * t * t, e = t * t * t;
+  return [a * c[0] + b * c[2] + d * c[4] + e * c[6], a * c[1] + b * c[3] + d * c[5] + e * c[7]];
 }
+
+// Where along its edge a label goes: the middle, else the nearest place that no box covers
+// (labels are drawn under the boxes).
+const LABEL_SPOTS = [0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78];
+const LABEL_CHAR_W = 6, LABEL_H = 12;
 
 function isEditable(target) {
   return !!(target && target.closest && target.closest(EDITABLE));
@@ -470,10 +476,25 @@ function render({ model, el: host }) {
     e.path.setAttribute("d", d);
     e.hit.setAttribute("d", d);
     if (e.label) {
-      const [mx, my] = midpoint(c);
+      const [mx, my] = labelSpot(c, e.label.textContent.length * LABEL_CHAR_W);
       e.label.setAttribute("x", mx.toFixed(1));
       e.label.setAttribute("y", (my + 4).toFixed(1));
     }
+  }
+
+  function labelSpot(c, width) {
+    const free = ([x, y]) => {
+      for (const v of nodeViews.values()) {
+        if (x + width / 2 > v.x && x - width / 2 < v.x + NODE_W &&
+            y + LABEL_H / 2 > v.y && y - LABEL_H / 2 < v.y + nodeHeight(v.data)) return false;
+      }
+      return true;
+    };
+    for (const t of LABEL_SPOTS) {
+      const p = pointAt(c, t);
+      if (free(p)) return p;
+    }
+    return pointAt(c, 0.5);
   }
 
   function link(id, key) {

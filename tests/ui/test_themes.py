@@ -98,6 +98,22 @@ def dark_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespa
     )
 
 
+# Edge labels are drawn under the boxes: one a box covers cannot be read.
+HIDDEN_LABELS = """(root) => {
+    const boxes = [...root.querySelectorAll(".fb-node-box")].map(b => b.getBoundingClientRect());
+    const hidden = [];
+    for (const label of root.querySelectorAll(".fb-edge-label")) {
+        const r = label.getBoundingClientRect();
+        if (!label.textContent || !r.width) continue;
+        if (boxes.some(b => r.right > b.left + 1 && r.left < b.right - 1 &&
+                            r.bottom > b.top + 1 && r.top < b.bottom - 1)) {
+            hidden.push(label.textContent);
+        }
+    }
+    return hidden;
+}"""
+
+
 @pytest.mark.parametrize("width", [1600, 1000])
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_every_label_is_readable(
@@ -125,5 +141,6 @@ def test_every_label_is_readable(
         assert len(texts) > 40, texts  # the listing is real: nodes, ports, palette, panels
         faint = [t for t in texts if t["ratio"] < 4.5]
         assert faint == [], faint
+        assert builder.evaluate(HIDDEN_LABELS) == []
     finally:
         context.close()
