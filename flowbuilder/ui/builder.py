@@ -805,13 +805,25 @@ class Builder(widgets.VBox):  # type: ignore[misc]
             self.perform(lambda: edit_note(flow, note, text))
 
     def _select_from(self, msg: Mapping[str, Any]) -> None:
+        """A click's selection, in order with the page's other actions: nodes or notes gone
+        meanwhile (deleted from code) are left out rather than refused."""
+        selection: dict[str, Any]
         if msg.get("edge"):
             source, outcome = (str(v) for v in msg["edge"])
-            self.canvas.selection = {"edge": [source, outcome]}
-        elif msg.get("node"):
-            self.select(_node(msg))
+            selection = {"edge": [source, outcome]}
         else:
-            self.select([str(n) for n in msg.get("nodes") or []] or None)
+            nodes = [str(n) for n in msg.get("nodes") or []]
+            if msg.get("node"):
+                nodes.append(_node(msg))
+            notes = {note["id"] for note in self.flow.notes}
+            selection = {
+                "nodes": [n for n in nodes if n in self.flow],
+                "notes": [str(n) for n in msg.get("notes") or [] if n in notes],
+            }
+        with self.canvas.hold_sync():
+            if "seq" in msg:
+                self.canvas.selection_seq = int(msg["seq"])
+            self.canvas.selection = selection
 
     def _save_key(self) -> None:
         if self.file is None:

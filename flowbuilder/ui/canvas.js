@@ -2,8 +2,11 @@
 //
 // Python owns the flow. The synced traits carry it as data (nodes, edges, notes, entry, issues,
 // selection, highlight, kinds, geometry); this module draws them and sends user actions with
-// model.send({action: ...}). The selection is the one trait the page writes (model.set), so a
-// click is never undone by a late echo. A drag moves nodes here, frame by frame, and sends only
+// model.send({action: ...}). Even a click's selection is an action, never a model.set: ipywidgets
+// holds back a trait write while the kernel is busy but sends custom messages at once, so a
+// written selection could reach Python after the "add" that followed it and undo that add's
+// selection. Each click is numbered; a selection from Python older than the page's last click
+// is not drawn (the newer one is on its way). A drag moves nodes here, frame by frame, and sends only
 // the final positions; redrawing is keyed by id, so an update touches only what changed.
 //
 // The canvas also owns the keyboard and mouse of the whole builder it sits in (toolbar,
@@ -188,6 +191,7 @@ function render({ model, el: host }) {
   const noteViews = new Map(); // id -> {data, g, box, body, x, y, h}
   const incident = new Map(); // node id -> Set of edge keys
   let sel = readSelection();
+  let selSeq = model.get("selection_seq") || 0; // the page's last click (see the header)
   let gesture = null; // the drag in progress: nodes, wire, pan, band, palette, minimap
   let spaceDown = false;
   let suppressMenuUntil = 0;
@@ -663,10 +667,10 @@ function render({ model, el: host }) {
   function select(nodes = [], { edge = null, notes = [] } = {}) {
     sel = { nodes: new Set(nodes), notes: new Set(notes), edge };
     decorate();
-    const value = { nodes: [...sel.nodes].sort(), notes: [...sel.notes].sort() };
-    if (edge) value.edge = edge;
-    model.set("selection", value);
-    model.save_changes();
+    selSeq = Math.max(selSeq, model.get("selection_seq") || 0) + 1;
+    const msg = { action: "select", seq: selSeq, nodes: [...sel.nodes].sort(), notes: [...sel.notes].sort() };
+    if (edge) msg.edge = edge;
+    send(msg);
   }
 
   function selectAll() {
@@ -1489,6 +1493,7 @@ function render({ model, el: host }) {
   // -- model wiring ---------------------------------------------------------------------------
   const onData = () => { draw(); if (autoFit && fitted) fit(true); };
   const onSelection = () => {
+    if ((model.get("selection_seq") || 0) < selSeq) return; // a newer click is on its way
     sel = readSelection();
     decorate();
     scheduleMinimap();
@@ -1509,7 +1514,7 @@ function render({ model, el: host }) {
   };
   const handlers = [
     ["change:nodes", onData], ["change:edges", onData], ["change:notes", onData],
-    ["change:selection", onSelection], ["change:issues", onDecor], ["change:highlight", onDecor],
+    ["change:selection", onSelection], ["change:selection_seq", onSelection], ["change:issues", onDecor], ["change:highlight", onDecor],
     ["change:entry", onDecor], ["change:height", onHeight], ["change:kinds", onKinds],
     ["msg:custom", onCustom],
   ];

@@ -5,13 +5,15 @@ the page sends user actions as custom messages (``{"action": "move", "node": ...
 "y": ...}``) and whoever listens with :meth:`FlowCanvas.on_action` applies them, usually the
 :class:`~flowbuilder.ui.builder.Builder`.
 
-The page writes the ``selection`` trait itself (``{"nodes": [...], "notes": [...], "edge":
-[source, outcome]}``) and sends these actions: ``move`` (``nodes``/``notes``: id -> [x, y]),
-``connect`` (source, outcome, target), ``disconnect`` (source, outcome), ``delete`` (nodes,
-notes), ``add`` (kind; x, y or ``near`` [x, y]; ``connect`` [source, outcome] for a wire
-dropped on empty canvas), ``paste`` (fragment, x, y), ``duplicate`` (nodes), ``label`` (node,
-label), ``set_entry`` (node), ``note_add`` (x, y, text), ``note_edit`` (note, text),
-``layout``, ``save``, ``undo``, ``redo``, and ``hello`` (is the kernel there?).
+The page sends these actions: ``select`` (``nodes``, ``notes`` or ``edge`` [source, outcome],
+and ``seq``, the page's count of clicks: the ``selection`` trait comes back with it in
+``selection_seq``, so the page can tell a selection it has since replaced), ``move``
+(``nodes``/``notes``: id -> [x, y]), ``connect`` (source, outcome, target), ``disconnect``
+(source, outcome), ``delete`` (nodes, notes), ``add`` (kind; x, y or ``near`` [x, y];
+``connect`` [source, outcome] for a wire dropped on empty canvas), ``paste`` (fragment, x, y),
+``duplicate`` (nodes), ``label`` (node, label), ``set_entry`` (node), ``note_add`` (x, y,
+text), ``note_edit`` (note, text), ``layout``, ``save``, ``undo``, ``redo``, and ``hello``
+(is the kernel there?).
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class FlowCanvas(anywidget.AnyWidget):
     entry = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     issues = traitlets.Dict().tag(sync=True)
     selection = traitlets.Dict().tag(sync=True)
+    #: The last ``select`` action's ``seq`` that Python applied (see the module's docstring).
+    selection_seq = traitlets.Int(0).tag(sync=True)
     highlight = traitlets.Dict().tag(sync=True)
     kinds: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     height = traitlets.Int(560).tag(sync=True)

@@ -88,7 +88,7 @@ def test_a_wire_dropped_on_empty_canvas_adds_a_connected_node(
 def test_a_selection_of_many_moves_as_one_undo_step(
     builder: Any, flow: Flow, frontend: Any
 ) -> None:
-    frontend.update(builder.canvas, selection={"nodes": ["sales", "operator"], "notes": []})
+    frontend.action(builder.canvas, action="select", nodes=["sales", "operator"], seq=1)
     assert builder.selection == ["sales", "operator"]
     assert builder.selected is None  # the inspector has no single node to show
     assert builder.inspector.layout.display == "none"
@@ -100,6 +100,25 @@ def test_a_selection_of_many_moves_as_one_undo_step(
     assert flow.positions()["operator"] == (600.0, 400.0)
     builder.undo()
     assert flow.positions() == before
+
+
+def test_a_click_comes_back_numbered_and_leaves_out_what_is_gone(
+    builder: Any, flow: Flow, frontend: Any
+) -> None:
+    """The page numbers its clicks: the selection comes back with the number of the click it
+    answers, so the page can tell a selection it has since replaced. A click on a node that
+    code removed meanwhile selects the rest, without an error."""
+    frontend.action(builder.canvas, action="select", nodes=["sales", "gone"], notes=[], seq=7)
+    assert frontend.page_state(builder.canvas)["selection"] == {"nodes": ["sales"], "notes": []}
+    assert frontend.page_state(builder.canvas)["selection_seq"] == 7
+    assert "error" not in builder.status_line.value.lower()
+    update = frontend.updates(builder.canvas)[-1]
+    assert set(update) == {"selection", "selection_seq"}  # one message: never seen apart
+    frontend.action(builder.canvas, action="select", nodes=["sales"], seq=8)
+    assert frontend.page_state(builder.canvas)["selection_seq"] == 8  # same nodes, new number
+    builder.select("operator")  # from code: answers the page's last click
+    assert frontend.page_state(builder.canvas)["selection"]["nodes"] == ["operator"]
+    assert frontend.page_state(builder.canvas)["selection_seq"] == 8
 
 
 def test_delete_and_duplicate_a_selection(builder: Any, flow: Flow, frontend: Any) -> None:

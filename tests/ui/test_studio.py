@@ -15,9 +15,11 @@ from tests.ui.lab import (
     boxes_overlap,
     center,
     drag,
+    kernel_idle,
     open_notebook,
     python_sees,
     run_all,
+    run_cell,
     write_notebook,
 )
 
@@ -240,3 +242,57 @@ def test_copy_and_paste_between_two_builders(
         assert not [e for e in errors if "blob:" in e], errors
     finally:
         context.close()
+
+
+BUSY = """\
+import time
+import flowbuilder as fb
+flow = fb.Flow("busy")
+flow.add("hello", "play", prompt="Hello.")
+flow.add("bye", "play", prompt="Goodbye.")
+flow.connect("hello", "bye")
+builder = fb.Builder(flow)
+# a kernel slow to take in each click (a loaded machine, a large flow's inspector)
+builder.canvas.observe(lambda _change: time.sleep(0.7), "selection")
+builder"""
+
+LOOK_BUSY = (
+    """\
+def look():
+    return {"selected": builder.selection, "nodes": sorted(flow)}
+"""
+    + SHOW
+)
+
+
+def test_clicks_reach_python_in_order_with_the_edits_that_follow(
+    jupyter_lab: Any, page: Any, artifacts: Path
+) -> None:
+    """Click two nodes and add a third before the kernel has taken in the first click: the
+    new node ends selected, on the canvas and in Python. The page used to write the selection
+    as widget state, which ipywidgets holds back until the kernel has answered the previous
+    write, while the add went at once: the second click reached Python after the add and took
+    the selection back from the new node."""
+    from playwright.sync_api import expect
+
+    write_notebook(jupyter_lab.root / "busy.ipynb", [BUSY, LOOK_BUSY])
+    open_notebook(page, jupyter_lab, "busy.ipynb")
+    run_cell(page, 0)
+    canvas = page.locator(".fb-canvas").first
+    expect(canvas).to_have_attribute("data-ready", "1", timeout=TIMEOUT_MS)
+    expect(canvas.locator(".fb-node[data-node='bye']")).to_have_count(1, timeout=TIMEOUT_MS)
+    node(canvas, "hello").click()
+    node(canvas, "bye").click()
+    expect(canvas).to_have_attribute("data-selected", "bye")  # at once, before the kernel
+    canvas.locator(".fb-palette-search").click()
+    page.keyboard.type("hangup")
+    page.keyboard.press("Enter")
+    expect(canvas.locator(".fb-node[data-node='hangup_1']")).to_have_count(1, timeout=TIMEOUT_MS)
+    page.wait_for_timeout(3000)  # every click and the add taken in (0.7 s each)
+    kernel_idle(page)
+    seen = python_sees(page, 1)
+    assert seen == {"selected": ["hangup_1"], "nodes": ["bye", "hangup_1", "hello"]}
+    expect(canvas).to_have_attribute("data-selected", "hangup_1")
+    expect(canvas.locator(".fb-node.fb-selected")).to_have_count(1)
+    page.locator(".fb-builder").first.screenshot(path=str(artifacts / "clicks-in-order.png"))
+    assert not page.js_errors, page.js_errors
