@@ -60,7 +60,10 @@ chromium:
 	  || echo "could not install Chromium: the browser tests will be skipped"; \
 	else echo "no Chromium (and no root apt to install it): the browser tests will be skipped"; fi
 
+# byte-compiled once (stale files only), as pip does on install: with PYTHONDONTWRITEBYTECODE
+# set, every process the tests spawn would compile each module again
 pytest: $(STAMP) $(MERMAID_FILE) chromium
+	$(BIN)/python -m compileall -q flowbuilder >/dev/null
 	MERMAID_JS="$${MERMAID_JS:-$$(realpath -e $(MERMAID_FILE) 2>/dev/null)}" $(BIN)/python -m pytest
 
 test: lint types pytest
