@@ -28,7 +28,7 @@ callback (median of several): a restart, which runs the program cached by the st
 flow); ``cold_start_ms_tornado`` / ``_fastapi`` the same for the peers. flowbuilder's modules are
 byte-compiled first, as ``pip install`` does: the peers' libraries come with their bytecode, and
 an editable install under ``PYTHONDONTWRITEBYTECODE`` would otherwise compile every module at
-every start (median 218 ms against 372 ms in one run here).
+every start (medians of 9 alternated starts here: 199 ms against 264 ms).
 ``output_on_vs_quiet`` is what the line per callback costs, and
 ``flowbuilder_output_lines_per_callback`` shows that every callback got its line (counted after
 SIGTERM: nothing lost). ``--ablations`` adds
