@@ -1,7 +1,7 @@
 """The inspector: a form generated from the selected node's kind declaration.
 
 Each :class:`~flowbuilder.nodes.Param` gets the input its type calls for (Dropdown for a
-choice, BoundedIntText for a bounded int, Checkbox, Text/Textarea), its name above it, its help
+choice, IntText for an int, Checkbox, Text/Textarea), its name above it, its help
 text below and an error line. Lists and mappings get :class:`RowsEditor`: one row per entry,
 built from the declaration's ``fields``/``item``/``key``, with add, remove and reorder, the
 reason for a refused value next to the field, and the raw JSON as an option. Edits go through
@@ -124,8 +124,8 @@ def plain_input(param: Param, value: Any) -> Any:
             options.append(shown)
         return widgets.Dropdown(options=options, value=shown, layout=FULL)
     if param.type == "int" and isinstance(shown, int) and not isinstance(shown, bool):
-        if param.min is not None and param.max is not None and param.min <= shown <= param.max:
-            return widgets.BoundedIntText(value=shown, min=param.min, max=param.max, layout=FULL)
+        # not BoundedIntText: it silently turns 99 into its maximum, in the page and in Python;
+        # the kind refuses an out-of-range number with its reason, the typed number kept
         return widgets.IntText(value=shown, layout=FULL)
     if param.type == "bool" and isinstance(shown, bool):
         return widgets.Checkbox(value=shown, indent=False, description=param.name)

@@ -66,16 +66,15 @@ def test_form_widgets_follow_the_declaration(builder: Any) -> None:
     assert options.rows[0]["inputs"]["outcome"].value == "sales"
     assert options.rows[0]["inputs"]["digits"].value == "1"
     max_digits = field(builder, "max_digits").widget
-    assert isinstance(max_digits, widgets.BoundedIntText)
-    assert (max_digits.min, max_digits.max, max_digits.value) == (1, 20, 1)
+    assert isinstance(max_digits, widgets.IntText)  # the range is in the help, refused below
+    assert max_digits.value == 1
     assert isinstance(field(builder, "variable").widget, widgets.Text)
     builder.select("sales")
     ringtone = field(builder, "ringtone").widget
     assert isinstance(ringtone, widgets.Dropdown)
     assert list(ringtone.options) == ["RING", "MUSIC"]
     timeout = rows(builder, "targets").rows[0]["inputs"]["timeout"]
-    assert isinstance(timeout, widgets.BoundedIntText)
-    assert (timeout.min, timeout.max) == (5, 300)
+    assert isinstance(timeout, widgets.IntText)
     builder.add("gather")
     assert isinstance(field(builder, "strip_hash").widget, widgets.Checkbox)
     # every list and mapping parameter of every kind gets rows, never a JSON box
@@ -130,6 +129,10 @@ def test_checkbox_writes_a_bool(builder: Any, flow: Flow, frontend: Any) -> None
         ("sales", "cli", "12345", "must be BLOCKED or +E164"),
         ("welcome", "prompt", "", "is required"),
         ("main_menu", "variable", "my choice", "must be a variable name"),
+        # out of range: refused as typed, never quietly changed to the nearest bound
+        ("main_menu", "max_digits", 99, "must be between 1 and 20, got 99"),
+        ("main_menu", "max_digits", 0, "must be between 1 and 20, got 0"),
+        ("main_menu", "timeout_ms", 50, "got 50"),
     ],
 )
 def test_invalid_values_are_refused_with_the_reason(
