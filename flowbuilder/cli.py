@@ -76,6 +76,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     flow = _load_flow(args.flow)
     if args.highlight and args.highlight not in flow:
         raise ExportError(f"--highlight: no node {args.highlight!r} in {args.flow}")
+    refused = _export_refusal(args, flow)
+    if refused:
+        print(refused, file=sys.stderr)
+        if args.to == "py" and not args.force:
+            return 1
     if args.to == "svg":
         text = to_svg(
             flow, highlight=args.highlight, path=args.path.split(",") if args.path else None
@@ -90,7 +95,26 @@ def _cmd_export(args: argparse.Namespace) -> int:
             out.write(text)
     except OSError as exc:
         raise ExportError(f"{args.output}: cannot write: {exc.strerror}") from None
+    print(clean(f"flowbuilder export: wrote {args.output}"), file=sys.stderr)
     return 0
+
+
+def _export_refusal(args: argparse.Namespace, flow: Flow) -> str:
+    """What export says of a flow with errors: a module of it could not serve, so ``--to py``
+    writes nothing (unless ``--force``); a diagram or JSON of a draft is written, with a warning."""
+    from flowbuilder.validate import validate
+
+    errors = [issue for issue in validate(flow) if issue.severity == "error"]
+    if not errors:
+        return ""
+    count = f"{len(errors)} error{'s' * (len(errors) != 1)}"
+    if args.to == "py" and not args.force:
+        head = f"{args.flow}: {count}, nothing is written (a module of it could not serve); fix "
+        head += "them first, or --force to export it anyway:"
+    else:
+        head = f"{args.flow}: warning: written with {count}:"
+    lines = [f"flowbuilder export: {head}", *(f"  {issue}" for issue in errors)]
+    return clean_lines("\n".join(lines))
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -187,7 +211,8 @@ def _add_flow_commands(sub: Any) -> None:
     export = sub.add_parser(
         "export",
         help="write a flow as a Python module, JSON, Mermaid or SVG",
-        description="Write FLOW in another format, to stdout or to -o PATH.",
+        description="Write FLOW in another format, to stdout or to -o PATH. A flow with "
+        "errors is written as JSON or a diagram with a warning, as a module only with --force.",
     )
     export.add_argument("flow", metavar="FLOW", help=flow_help)
     export.add_argument(
@@ -196,6 +221,11 @@ def _add_flow_commands(sub: Any) -> None:
     export.add_argument("-o", "--output", metavar="PATH", help="file to write (default: stdout)")
     export.add_argument("--highlight", metavar="NODE", help="svg: outline this node")
     export.add_argument("--path", metavar="A,B,...", help="svg: draw this path of node ids")
+    export.add_argument(
+        "--force",
+        action="store_true",
+        help="py: write the module even if the flow has errors (it will refuse to serve)",
+    )
     export.set_defaults(func=_cmd_export)
 
     check = sub.add_parser(

@@ -115,6 +115,40 @@ def test_export_errors(saved: dict[str, Path], tmp_path: Path) -> None:
     assert "Traceback" not in usage.stderr
 
 
+def test_export_of_a_flow_with_errors(tmp_path: Path) -> None:
+    """A module of a flow with errors could not serve: ``--to py`` writes nothing and lists the
+    errors, unless --force; JSON and diagrams of a draft are written, with the same warning."""
+    data = json.loads(support_line().to_json())
+    data["nodes"]["sales"]["kind"] = "dail"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "bad.py"
+    refused = run("export", bad, "--to", "py", "-o", out)
+    assert refused.returncode == 1
+    assert not out.exists()
+    assert "1 error, nothing is written" in refused.stderr
+    assert "unknown node kind 'dail'" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    stdout = run("export", bad, "--to", "py")
+    assert (stdout.returncode, stdout.stdout) == (1, "")
+    forced = run("export", bad, "--to", "py", "-o", out, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert out.exists()
+    assert "warning: written with 1 error" in forced.stderr
+    for fmt in ("json", "mermaid", "svg"):
+        draft = run("export", bad, "--to", fmt)
+        assert draft.returncode == 0, draft.stderr
+        assert draft.stdout
+        assert "warning: written with 1 error" in draft.stderr
+
+
+def test_export_to_a_file_says_so(saved: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "flow.json"
+    proc = run("export", saved["json"], "--to", "json", "-o", out)
+    assert proc.returncode == 0
+    assert proc.stderr.strip() == f"flowbuilder export: wrote {out}"
+
+
 # -- bad files, for every command ---------------------------------------------------------------
 
 BAD_FILES = [

@@ -276,3 +276,10 @@ def test_module_needs_no_notebook_packages(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "['welcome', 'main_menu', 'support', 'thanks', 'end']" in proc.stdout
     assert "leaked []" in proc.stdout
+
+
+def test_export_python_makes_missing_folders(tmp_path: Path) -> None:
+    """As ``Flow.save`` does: the README's ``export_python(flow, "exports/hello.py")`` works in a
+    fresh folder."""
+    path = export_python(support_line(), tmp_path / "exports" / "nested" / "support_line.py")
+    assert load_module(path) == support_line()

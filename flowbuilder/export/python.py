@@ -417,9 +417,11 @@ def to_python(flow: Flow) -> str:
 
 
 def export_python(flow: Flow, path: str | Path) -> Path:
-    """Write ``to_python(flow)`` to *path* (UTF-8) and return the path."""
+    """Write ``to_python(flow)`` to *path* (UTF-8; missing folders made, as ``Flow.save``
+    does) and return the path."""
     path = Path(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(to_python(flow), encoding="utf-8")
     except OSError as exc:
         raise ExportError(f"{path}: cannot write: {exc.strerror}") from None
