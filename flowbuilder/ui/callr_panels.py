@@ -496,12 +496,23 @@ class CallPanel(_Panel):
         self.pending = loop.create_task(self._wait(call))
         return str(request_hash)
 
+    def _run(self) -> None:
+        # One call at a time: its transcript fills this panel. A double click sends its second
+        # click before the greyed button reaches the page: that click places nothing.
+        if self.pending is not None and not self.pending.done():
+            return
+        super()._run()
+        if self.pending is not None and not self.pending.done():
+            self.button.disabled = True  # until the call ends
+
     async def _wait(self, call: Any) -> None:
         try:
             transcript = await asyncio.wait_for(call, CALL_TIMEOUT_S)
         except (TimeoutError, RuntimeError) as exc:
             self.fail(f"the call did not end: {exc or 'timed out'}")
             return
+        finally:
+            self.button.disabled = False
         self.status.value = self._done(transcript)
         self._finished(transcript)
 

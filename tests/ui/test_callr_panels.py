@@ -218,8 +218,11 @@ def test_a_test_call_from_the_panel_leaves_the_kernel_free(
         panel = cp.CallPanel(conn, app, builder)
         frontend.update(panel.presses, value="2")
         frontend.click(panel.button)
+        frontend.click(panel.button)  # a double click: one call, not two
         assert "ringing" in panel.status.value  # back at once: the kernel is free
         assert panel.transcript.value == ""
+        assert panel.button.disabled  # until the call ends
+        assert len(sb.calls) == 1
         while panel.pending is not None and not panel.pending.done():
             active = builder.canvas.highlight.get("active")
             if active and active not in seen_active:
@@ -227,6 +230,7 @@ def test_a_test_call_from_the_panel_leaves_the_kernel_free(
             await asyncio.sleep(0.02)
         assert "completed" in panel.status.value
         assert "please describe your problem" in panel.transcript.value.lower()
+        assert not panel.button.disabled
 
     with Sandbox(clock="real") as sb:
         asyncio.run(kernel(sb))
