@@ -269,6 +269,17 @@ function render({ model, el: host }) {
     return true;
   }
 
+  // While the view follows the data (autoFit), an edit refits it only when the flow grew out of
+  // sight (nodes added from code): deleting, renaming or editing a node never moves the view.
+  function grewOutOfView(before) {
+    const r = svg.getBoundingClientRect();
+    const b = bounds();
+    if (!b || !r.width) return false;
+    if (before && b.x0 >= before.x0 && b.y0 >= before.y0 && b.x1 <= before.x1 && b.y1 <= before.y1) return false;
+    return !(b.x0 * view.k + view.x >= 0 && b.x1 * view.k + view.x <= r.width &&
+      b.y0 * view.k + view.y >= 0 && b.y1 * view.k + view.y <= r.height);
+  }
+
   function zoomAt(factor, cx, cy) {
     const k = Math.max(ZOOM_MIN, Math.min(ZOOM_MAX, view.k * factor));
     view.x = cx - ((cx - view.x) * k) / view.k;
@@ -1491,7 +1502,11 @@ function render({ model, el: host }) {
   }
 
   // -- model wiring ---------------------------------------------------------------------------
-  const onData = () => { draw(); if (autoFit && fitted) fit(true); };
+  const onData = () => {
+    const before = bounds();
+    draw();
+    if (autoFit && fitted && grewOutOfView(before)) fit(true);
+  };
   const onSelection = () => {
     if ((model.get("selection_seq") || 0) < selSeq) return; // a newer click is on its way
     sel = readSelection();
