@@ -238,13 +238,13 @@ class Builder(widgets.VBox):  # type: ignore[misc]
 
     def select(self, node_id: str | Iterable[str] | None, *, focus: bool = False) -> None:
         """Select *node_id* (several: an iterable; None: nothing); the inspector shows a single
-        node, *focus* pans the canvas to show it."""
+        node, *focus* pans the canvas the least needed to show it (the first of several)."""
         ids = [] if node_id is None else [node_id] if isinstance(node_id, str) else list(node_id)
         for one in ids:
             if one not in self.flow:
                 raise FlowError("no such node", node_id=one)
         self.canvas.selection = {"nodes": ids, "notes": []}
-        if focus and len(ids) == 1:
+        if focus and ids:
             self.canvas.focus(ids[0])
 
     def _go_to_issue(self, issue: Issue) -> None:
@@ -376,7 +376,7 @@ class Builder(widgets.VBox):  # type: ignore[misc]
 
         self.perform(add)
         new = sorted(renamed.values())
-        self.select(new)
+        self.select(new, focus=True)  # a copy placed out of sight is brought into view
         self.status(f"Pasted {len(new)} node{'s' if len(new) != 1 else ''}: {', '.join(new[:6])}.")
         return new
 

@@ -128,6 +128,8 @@ def test_delete_and_duplicate_a_selection(builder: Any, flow: Flow, frontend: An
     assert flow.next("operator_2", "answered") is None  # edges leaving the group are not
     assert builder.selection == ["operator_2", "operator_busy_2"]
     assert overlapping(flow, builder, "operator_2") == []
+    # the copy is brought into view (a duplicate could land under the minimap, out of sight)
+    assert {"action": "focus", "node": "operator_2"} in frontend.customs(builder.canvas)
     frontend.action(builder.canvas, action="delete", nodes=["operator_2", "operator_busy_2"])
     assert "operator_2" not in flow
     builder.undo()
