@@ -188,6 +188,8 @@ class _Control(_Authenticated):
             raise ValueError(depth_error("the body"))
         try:
             data = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"the body is not valid JSON: {exc}") from None
         except (ValueError, RecursionError):
             data = None
         if not isinstance(data, dict):

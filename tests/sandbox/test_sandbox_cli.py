@@ -213,7 +213,12 @@ def test_control_api(sandbox: Sandbox, callback_app: CallbackApp) -> None:
         assert bad_script.status_code == 400
         assert bad_script.json()["error"].startswith("script must be an object")
         not_json = http.post(f"{base}/sandbox/call_in", content=b"nope")
-        assert not_json.json() == {"error": "the body must be a JSON object"}
+        assert not_json.status_code == 400
+        assert not_json.json() == {
+            "error": "the body is not valid JSON: Expecting value: line 1 column 1 (char 0)"
+        }
+        a_list = http.post(f"{base}/sandbox/call_in", json=[1])
+        assert a_list.json() == {"error": "the body must be a JSON object"}
         started = http.post(f"{base}/sandbox/call_in", json={"did": did.hash, "wait": False}).json()
         assert sandbox.wait_for(started["callid"]).status == "completed"
         saturday = {"did": did.hash, "at": "2026-03-28T13:00[Europe/Paris]"}
