@@ -53,7 +53,7 @@ From the shell: ``flowbuilder test FLOW SCENARIOS``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -239,8 +239,11 @@ def final_variables(transcript: Transcript) -> dict[str, Any]:
     return {k: v for k, v in latest.items() if k != STATE_KEY}
 
 
-def compare(scenario: Scenario, transcript: Transcript) -> list[str]:
-    """Each expectation of *scenario* that *transcript* does not meet, as one line."""
+def compare(
+    scenario: Scenario, transcript: Transcript, nodes: Collection[str] | None = None
+) -> list[str]:
+    """Each expectation of *scenario* that *transcript* does not meet, as one line; with the
+    flow's *nodes*, an expected path naming others says so (scenarios of another flow?)."""
     expect = scenario.expect
     failures: list[str] = []
     if "heard" in expect:
@@ -257,9 +260,16 @@ def compare(scenario: Scenario, transcript: Transcript) -> list[str]:
                 f"heard[{len(wanted)}] was {extra!r}"
             )
     if "path" in expect and list(transcript.path) != expect["path"]:
+        strangers = [n for n in expect["path"] if nodes is not None and "/" not in n]
+        strangers = [n for n in dict.fromkeys(strangers) if n not in (nodes or ())]
+        hint = (
+            f" ({', '.join(strangers)}: no such node in this flow; scenarios of another flow?)"
+            if strangers
+            else ""
+        )
         failures.append(
             f"path: expected {' -> '.join(expect['path']) or '(none)'}, "
-            f"got {' -> '.join(transcript.path) or '(none)'}"
+            f"got {' -> '.join(transcript.path) or '(none)'}{hint}"
         )
     if "status" in expect and transcript.status != expect["status"]:
         reason = f" ({transcript.reason})" if transcript.reason else ""
@@ -292,7 +302,8 @@ def check(
         subflows=subflows,
         at=scenario.at or None,
     )
-    return ScenarioResult(scenario, transcript, compare(scenario, transcript))
+    nodes = set(flow) if isinstance(flow, Flow) else set(flow.nodes)
+    return ScenarioResult(scenario, transcript, compare(scenario, transcript, nodes))
 
 
 Scenarios = str | Path | Sequence[Scenario | Mapping[str, Any]]

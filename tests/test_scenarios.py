@@ -260,3 +260,14 @@ def test_scenario_objects_keep_their_moment() -> None:
     # a Scenario mixed with scenario data goes back through the data and keeps its moment
     results = scenarios.run(opening_hours(), [parsed[0], {"name": "b", "expect": {"path": []}}])
     assert results[0].transcript.setup.date_started == "2026-03-28 09:00:00"
+
+
+def test_scenarios_of_another_flow_say_so() -> None:
+    """Every scenario fails, and the path line names the nodes this flow does not have."""
+    results = scenarios.run(support_line(), EXPORTS / "dental_clinic.scenarios.json")
+    assert not any(r.passed for r in results)
+    hinted = [f for r in results for f in r.failures if f.startswith("path:")]
+    assert hinted
+    assert all("no such node in this flow; scenarios of another flow?" in f for f in hinted)
+    ok = scenarios.run(support_line(), EXPORTS / "support_line.scenarios.json")
+    assert all(r.passed for r in ok)
